@@ -1,0 +1,236 @@
+package io.dma4j.platform;
+
+import io.dma4j.platform.description.MachineDescription;
+import io.dma4j.platform.description.MachineDescription.BarSpec;
+import io.dma4j.platform.description.MachineDescription.DeviceSpec;
+import io.dma4j.platform.description.MachineDescription.FabricNode;
+import io.dma4j.platform.description.MachineDescription.MemoryRange;
+import io.dma4j.platform.description.MachineDescriptionParser;
+import io.dma4j.platform.device.Device;
+import io.dma4j.platform.device.DeviceModel;
+import io.dma4j.platform.device.DeviceModelFactory;
+import io.dma4j.platform.device.DmaPort;
+import io.dma4j.platform.device.FaultLog;
+import io.dma4j.platform.device.OffsetTranslation;
+import io.dma4j.platform.device.RegisterFile;
+import io.dma4j.platform.memory.PageAllocator;
+import io.dma4j.platform.memory.PhysicalAddressSpace;
+import io.dma4j.platform.memory.Region;
+import io.dma4j.platform.memory.RegisterHandler;
+import io.dma4j.platform.memory.SparseMemory;
+import io.dma4j.platform.pci.Bar;
+import io.dma4j.platform.pci.PciFabric;
+import io.dma4j.platform.pci.PciNode;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/**
+ * A simulated machine: DRAM and BARs in one physical address space, a page allocator,
+ * the PCI fabric, IOMMU units and devices whose models move bytes through their DMA
+ * ports. Built from a {@link MachineDescription}; memory is allocated only where written,
+ * so building is cheap whatever the described size.
+ *
+ * <p>Thread safety: safe for concurrent use; the parts state their own rules.
+ * {@link #close()} frees all simulated memory.
+ */
+public final class Machine implements AutoCloseable {
+    private final MachineDescription description;
+    private final PhysicalAddressSpace space;
+    private final PageAllocator pages;
+    private final PciFabric fabric;
+    private final Map<String, Device> devices;
+    private final Map<String, IommuUnit> iommus;
+    private final FaultLog faults;
+
+    private Machine(MachineDescription description, PhysicalAddressSpace space, PageAllocator pages, PciFabric fabric,
+                    Map<String, Device> devices, Map<String, IommuUnit> iommus, FaultLog faults) {
+        this.description = description;
+        this.space = space;
+        this.pages = pages;
+        this.fabric = fabric;
+        this.devices = devices;
+        this.iommus = iommus;
+        this.faults = faults;
+    }
+
+    /** Builds the built-in default machine. */
+    public static Machine createDefault() {
+        return create(MachineDescriptionParser.defaultDescription());
+    }
+
+    /**
+     * Reads a description file and builds the machine.
+     *
+     * @throws io.dma4j.platform.description.MachineDescriptionException naming the file, path and problem
+     */
+    public static Machine load(Path file) {
+        return create(MachineDescriptionParser.parse(file));
+    }
+
+    /** Builds a machine from a validated description; device models come from {@link ServiceLoader}. */
+    public static Machine create(MachineDescription d) {
+        List<DeviceModelFactory> factories = new ArrayList<>();
+        ServiceLoader.load(DeviceModelFactory.class).forEach(factories::add);
+        if (factories.isEmpty()) { // on a module path without the platform's own registration visible
+            factories.add(new io.dma4j.platform.device.CopyEngine.Factory());
+        }
+        return create(d, factories);
+    }
+
+    /** Builds a machine with the given device-model factories (first match by model name wins). */
+    public static Machine create(MachineDescription d, Collection<DeviceModelFactory> factories) {
+        List<Region> regions = new ArrayList<>();
+        try {
+            int i = 0;
+            for (MemoryRange m : d.memory()) {
+                regions.add(new Region("dram" + i++, Region.Kind.DRAM, m.base(), m.size(), new SparseMemory(m.size()), null));
+            }
+            Map<String, List<RegisterFile>> registerFiles = new HashMap<>();
+            for (DeviceSpec s : d.devices()) {
+                for (BarSpec b : s.bars()) {
+                    String name = s.name() + ".bar" + b.index();
+                    if (b.kind() == Bar.Kind.MEMORY) {
+                        regions.add(new Region(name, Region.Kind.BAR_MEMORY, b.address(), b.size(), new SparseMemory(b.size()), null));
+                    } else {
+                        RegisterFile rf = new RegisterFile(b.size());
+                        registerFiles.computeIfAbsent(s.name(), k -> new ArrayList<>()).add(rf);
+                        regions.add(new Region(name, Region.Kind.REGISTERS, b.address(), b.size(), null, rf));
+                    }
+                }
+            }
+            PhysicalAddressSpace space = new PhysicalAddressSpace(regions);
+            PciFabric.Builder fb = PciFabric.builder();
+            for (FabricNode n : d.fabric()) {
+                fb.add(n.name(), n.kind(), n.parent(), n.acs(), n.p2pForwarding(), n.busOffset());
+            }
+            for (DeviceSpec s : d.devices()) {
+                if (s.port() != null) {
+                    fb.add(s.name(), PciNode.Kind.ENDPOINT, s.port(), null, false, 0);
+                }
+            }
+            PciFabric fabric = fb.build();
+            FaultLog faults = new FaultLog();
+            Map<String, IommuUnit> iommus = new LinkedHashMap<>();
+            for (IommuUnit u : d.iommus()) {
+                iommus.put(u.name(), u);
+            }
+            Map<String, Device> devices = new LinkedHashMap<>();
+            for (DeviceSpec s : d.devices()) {
+                PciNode slot = fabric.node(s.name());
+                long busOffset = slot == null ? 0 : slot.hostBridge().busOffset();
+                List<Bar> bars = new ArrayList<>();
+                for (BarSpec b : s.bars()) {
+                    bars.add(new Bar(s.name(), b.index(), b.address(), b.address() - busOffset, b.size(), b.kind()));
+                }
+                DmaPort port = new DmaPort(s.name(), space, faults, new OffsetTranslation(s.attributes().rangeOffset(), s.attributes().dmaMask()));
+                Device dev = new Device(s.name(), s.model(), s.attributes(), slot, bars, s.iommu(), s.iommuGroup(), port);
+                devices.put(s.name(), dev);
+                for (DeviceModelFactory f : factories) {
+                    if (f.model().equals(s.model())) {
+                        DeviceModel model = f.create(dev, space);
+                        dev.setBehaviour(model);
+                        if (model instanceof RegisterHandler h) {
+                            for (RegisterFile rf : registerFiles.getOrDefault(s.name(), List.of())) {
+                                rf.attach(h);
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+            return new Machine(d, space, new PageAllocator(space.dram()), fabric, devices, iommus, faults);
+        } catch (RuntimeException | Error e) {
+            for (Region r : regions) {
+                if (r.memory() != null) {
+                    r.memory().close();
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The machine's name. */
+    public String name() {
+        return description.name();
+    }
+
+    /** The description it was built from. */
+    public MachineDescription description() {
+        return description;
+    }
+
+    /** The CPU's view of physical memory and MMIO. */
+    public PhysicalAddressSpace addressSpace() {
+        return space;
+    }
+
+    /** The page allocator over DRAM. */
+    public PageAllocator pageAllocator() {
+        return pages;
+    }
+
+    /** The PCI fabric. */
+    public PciFabric fabric() {
+        return fabric;
+    }
+
+    /** All devices in description order. */
+    public List<Device> devices() {
+        return List.copyOf(devices.values());
+    }
+
+    /**
+     * The device of that name.
+     *
+     * @throws IllegalArgumentException naming the known devices if there is none
+     */
+    public Device device(String name) {
+        Device d = devices.get(name);
+        if (d == null) {
+            throw new IllegalArgumentException("no device '" + name + "' on machine '" + name() + "' (devices: " + String.join(", ", devices.keySet()) + ")");
+        }
+        return d;
+    }
+
+    /** IOMMU units in description order. */
+    public List<IommuUnit> iommus() {
+        return List.copyOf(iommus.values());
+    }
+
+    /** The IOMMU unit a device sits behind, or {@code null}. */
+    public IommuUnit iommuOf(Device device) {
+        return device.iommu() == null ? null : iommus.get(device.iommu());
+    }
+
+    /** Whether memory encryption is on (all streaming DMA must bounce through shared memory). */
+    public boolean encryptedMemory() {
+        return description.encryptedMemory();
+    }
+
+    /** The machine's fault log. */
+    public FaultLog faultLog() {
+        return faults;
+    }
+
+    /** Frees all simulated memory; the machine must not be used afterwards. Idempotent. */
+    @Override
+    public void close() {
+        for (Region r : space.regions()) {
+            if (r.memory() != null) {
+                r.memory().close();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "machine " + name() + " (" + description.source() + ")";
+    }
+}

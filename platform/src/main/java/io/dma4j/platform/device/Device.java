@@ -1,0 +1,145 @@
+package io.dma4j.platform.device;
+
+import io.dma4j.platform.pci.Bar;
+import io.dma4j.platform.pci.PciNode;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A DMA-capable device of the machine: its described attributes, its current DMA masks
+ * (which a driver may change, as with {@code dma_set_mask}), its place in the PCI fabric,
+ * its BARs, its IOMMU unit and group, its {@link DmaPort} and the device model that gives
+ * it behaviour.
+ *
+ * <p>Thread safety: safe for concurrent use; masks are volatile.
+ */
+public final class Device {
+    private final String name;
+    private final String model;
+    private final DeviceAttributes attributes;
+    private final PciNode slot;
+    private final List<Bar> bars;
+    private final String iommu;
+    private final int iommuGroup;
+    private final DmaPort port;
+    private volatile long dmaMask;
+    private volatile long coherentMask;
+    private volatile DeviceModel behaviour;
+
+    /**
+     * @param name       unique name
+     * @param model      the device-model name from the description ("copy-engine", "nvme", ...)
+     * @param attributes described DMA attributes
+     * @param slot       the fabric node the device sits below (its endpoint), or {@code null}
+     * @param bars       its BARs
+     * @param iommu      the IOMMU unit it sits behind, or {@code null}
+     * @param iommuGroup its IOMMU group number (-1 when not behind an IOMMU)
+     * @param port       its DMA port
+     */
+    public Device(String name, String model, DeviceAttributes attributes, PciNode slot, List<Bar> bars,
+                  String iommu, int iommuGroup, DmaPort port) {
+        this.name = Objects.requireNonNull(name);
+        this.model = Objects.requireNonNull(model);
+        this.attributes = Objects.requireNonNull(attributes);
+        this.slot = slot;
+        this.bars = List.copyOf(bars);
+        this.iommu = iommu;
+        this.iommuGroup = iommuGroup;
+        this.port = Objects.requireNonNull(port);
+        this.dmaMask = attributes.dmaMask();
+        this.coherentMask = attributes.coherentMask();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The device-model name from the description. */
+    public String model() {
+        return model;
+    }
+
+    public DeviceAttributes attributes() {
+        return attributes;
+    }
+
+    /** The device's endpoint node in the PCI fabric, or {@code null} for a platform device. */
+    public PciNode slot() {
+        return slot;
+    }
+
+    public List<Bar> bars() {
+        return bars;
+    }
+
+    /** The BAR with that index. @throws IllegalArgumentException naming the device if there is none */
+    public Bar bar(int index) {
+        for (Bar b : bars) {
+            if (b.index() == index) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("device " + name + " has no BAR " + index);
+    }
+
+    /** The IOMMU unit the device sits behind, or {@code null}. */
+    public String iommu() {
+        return iommu;
+    }
+
+    /** The IOMMU group (-1 when not behind an IOMMU). */
+    public int iommuGroup() {
+        return iommuGroup;
+    }
+
+    public DmaPort port() {
+        return port;
+    }
+
+    /** The current streaming DMA mask. */
+    public long dmaMask() {
+        return dmaMask;
+    }
+
+    /** The current coherent DMA mask. */
+    public long coherentMask() {
+        return coherentMask;
+    }
+
+    /**
+     * Sets the streaming DMA mask.
+     *
+     * @throws IllegalArgumentException if {@code mask} is not of the form 2^n − 1 or is 0
+     */
+    public void setDmaMask(long mask) {
+        this.dmaMask = checkMask(mask);
+    }
+
+    /** Sets the coherent DMA mask. @throws IllegalArgumentException as {@link #setDmaMask} */
+    public void setCoherentMask(long mask) {
+        this.coherentMask = checkMask(mask);
+    }
+
+    /** The device model giving this device behaviour, or {@code null} when none is loaded. */
+    public DeviceModel behaviour() {
+        return behaviour;
+    }
+
+    /** Installs the device model (done once by the machine). */
+    public void setBehaviour(DeviceModel model) {
+        this.behaviour = model;
+    }
+
+    private long checkMask(long mask) {
+        if (mask == 0 || !DeviceAttributes.isMask(mask)) {
+            throw new IllegalArgumentException(String.format("%s: DMA mask 0x%x (expected: 2^n - 1 with n in 1..64)", name, mask));
+        }
+        return mask;
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + model + ")";
+    }
+}

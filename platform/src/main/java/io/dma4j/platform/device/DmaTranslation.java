@@ -1,0 +1,24 @@
+package io.dma4j.platform.device;
+
+/**
+ * How a device's bus addresses become physical addresses: identity plus the device's
+ * range offset until a mapping backend attaches another (an IOMMU domain's page-table
+ * walk, for example).
+ *
+ * <p>Implementations must be thread-safe and should not allocate: the device's
+ * {@link DmaPort} calls them once per 4 KiB page of every transfer.
+ */
+public interface DmaTranslation {
+    /**
+     * Translates one bus address.
+     *
+     * @param busAddress the address the device drives
+     * @param access     read or write
+     * @return the physical address, valid up to the end of the 4 KiB page that holds
+     *         {@code busAddress}; or a negative {@link FaultReason#code()}
+     */
+    long translate(long busAddress, DmaAccess access);
+
+    /** A short description for fault records and listings ("direct +0x0", "iommu dmar0 domain 3"). */
+    String describe();
+}

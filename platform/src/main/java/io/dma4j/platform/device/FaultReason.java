@@ -1,0 +1,34 @@
+package io.dma4j.platform.device;
+
+/**
+ * Why a device access failed. A {@link DmaTranslation} reports a fault by returning
+ * {@link #code()}, a negative number, instead of a physical address.
+ */
+public enum FaultReason {
+    /** No translation exists for the address (unmapped IOVA, or below the range offset). */
+    NOT_MAPPED,
+    /** A translation exists but does not allow this access (write to a read-only mapping). */
+    PERMISSION,
+    /** The address is beyond what the device can drive (above its DMA mask) or the aperture. */
+    OUT_OF_RANGE,
+    /** The translated physical address holds no memory (a hole, or a register block). */
+    UNBACKED,
+    /** The address is a peer's BAR and the fabric does not route this device to it. */
+    P2P_BLOCKED;
+
+    private static final FaultReason[] VALUES = values();
+
+    /** The negative code a translation returns for this reason. */
+    public long code() {
+        return -1L - ordinal();
+    }
+
+    /** The reason for a negative translation result. */
+    public static FaultReason ofCode(long code) {
+        int i = (int) (-1L - code);
+        if (code >= 0 || i >= VALUES.length) {
+            throw new IllegalArgumentException("not a fault code: " + code);
+        }
+        return VALUES[i];
+    }
+}

@@ -1,0 +1,195 @@
+package io.dma4j.platform.memory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * A buddy allocator of 4 KiB page frames over the machine's DRAM, orders 0..{@link #MAX_ORDER}
+ * (4 KiB .. 4 MiB), in the manner of the kernel's page allocator: a block of order n is
+ * 2^n pages, naturally aligned in physical address; a freed block merges with its free
+ * buddy. Lowest addresses are handed out first, so results are repeatable.
+ *
+ * <p>DRAM is carved lazily: maximum-order blocks are taken from a high-water mark only
+ * when the free lists run dry, so a terabyte machine costs nothing until pages are used.
+ * Pages are zeroed on allocation, as with {@code __GFP_ZERO}.
+ *
+ * <p>Thread safety: all methods are safe to call concurrently (one lock).
+ */
+public final class PageAllocator {
+    /** Page size in bytes. */
+    public static final long PAGE_SIZE = 4096;
+    /** log2 of the page size. */
+    public static final int PAGE_SHIFT = 12;
+    /** Highest order: blocks of 1024 pages (4 MiB), like the kernel's default MAX_PAGE_ORDER. */
+    public static final int MAX_ORDER = 10;
+
+    private final List<Zone> zones = new ArrayList<>();
+    private final Map<Long, Integer> allocated = new HashMap<>();
+    private long allocatedPages;
+
+    /** One DRAM region's free lists and fresh-block mark. */
+    private static final class Zone {
+        final Region region;
+        final long end;
+        final long alignedEnd;
+        long fresh;
+        @SuppressWarnings("unchecked")
+        final TreeSet<Long>[] free = new TreeSet[MAX_ORDER + 1];
+
+        Zone(Region region) {
+            this.region = region;
+            this.end = region.end();
+            for (int i = 0; i <= MAX_ORDER; i++) {
+                free[i] = new TreeSet<>();
+            }
+            long maxBlock = PAGE_SIZE << MAX_ORDER;
+            long start = (region.base() + PAGE_SIZE - 1) & -PAGE_SIZE;
+            long alignedStart = Math.min((start + maxBlock - 1) & -maxBlock, end & -PAGE_SIZE);
+            this.alignedEnd = Math.max(alignedStart, end & -maxBlock);
+            this.fresh = alignedStart;
+            addRange(start, alignedStart);
+            addRange(alignedEnd, end & -PAGE_SIZE);
+        }
+
+        /** Splits [from, to) into maximal naturally aligned blocks on the free lists. */
+        void addRange(long from, long to) {
+            while (from < to) {
+                int order = Math.min(MAX_ORDER, Long.numberOfTrailingZeros(from) - PAGE_SHIFT);
+                while (order > 0 && from + (PAGE_SIZE << order) > to) {
+                    order--;
+                }
+                free[order].add(from);
+                from += PAGE_SIZE << order;
+            }
+        }
+    }
+
+    /** Creates an allocator over the given DRAM regions. */
+    public PageAllocator(List<Region> dram) {
+        for (Region r : dram) {
+            if (r.kind() != Region.Kind.DRAM) {
+                throw new IllegalArgumentException(r.name() + " is not DRAM");
+            }
+            zones.add(new Zone(r));
+        }
+    }
+
+    /** Allocates 2^order pages anywhere in DRAM; see {@link #allocPages(int, long)}. */
+    public long allocPages(int order) {
+        return allocPages(order, Long.MAX_VALUE);
+    }
+
+    /**
+     * Allocates 2^order zeroed, physically contiguous pages that end at or below
+     * {@code limit} (an exclusive physical address; the kernel's GFP_DMA32 zone is a limit of
+     * 4 GiB).
+     *
+     * @return the physical address of the first page
+     * @throws IllegalArgumentException if order is outside 0..10
+     * @throws PageAllocationException  when no free block of that order fits below the limit
+     */
+    public long allocPages(int order, long limit) {
+        if (order < 0 || order > MAX_ORDER) {
+            throw new IllegalArgumentException("order: " + order + " (expected: 0.." + MAX_ORDER + ")");
+        }
+        long phys;
+        synchronized (this) {
+            phys = take(order, limit);
+            if (phys < 0) {
+                throw new PageAllocationException(String.format(
+                        "no free block of order %d (%d KiB) below 0x%x: %d pages in use", order, (PAGE_SIZE << order) >> 10, limit, allocatedPages));
+            }
+            allocated.put(phys, order);
+            allocatedPages += 1L << order;
+        }
+        Region r = zoneOf(phys).region;
+        r.memory().fill(phys - r.base(), PAGE_SIZE << order, (byte) 0);
+        return phys;
+    }
+
+    /**
+     * Frees a block returned by {@link #allocPages}.
+     *
+     * @throws IllegalArgumentException if {@code phys} is not the start of an allocated block
+     *                                  (never allocated, or already freed)
+     */
+    public synchronized void freePages(long phys) {
+        Integer order = allocated.remove(phys);
+        if (order == null) {
+            throw new IllegalArgumentException(String.format("freePages(0x%x): not the start of an allocated block (double free?)", phys));
+        }
+        allocatedPages -= 1L << order;
+        Zone z = zoneOf(phys);
+        int o = order;
+        long block = phys;
+        while (o < MAX_ORDER) {
+            long buddy = block ^ (PAGE_SIZE << o);
+            if (!z.free[o].remove(buddy)) {
+                break;
+            }
+            block = Math.min(block, buddy);
+            o++;
+        }
+        z.free[o].add(block);
+    }
+
+    /** The order of the allocated block starting at {@code phys}, or -1. */
+    public synchronized int orderOf(long phys) {
+        Integer order = allocated.get(phys);
+        return order == null ? -1 : order;
+    }
+
+    /** Pages currently allocated. */
+    public synchronized long allocatedPages() {
+        return allocatedPages;
+    }
+
+    /** The smallest order whose block holds {@code bytes} (0 for a page or less). */
+    public static int orderFor(long bytes) {
+        if (bytes <= PAGE_SIZE) {
+            return 0;
+        }
+        return 64 - Long.numberOfLeadingZeros((bytes - 1) >>> PAGE_SHIFT);
+    }
+
+    private long take(int order, long limit) {
+        long size = PAGE_SIZE << order;
+        for (Zone z : zones) {
+            if (z.region.base() + size > limit) {
+                break;
+            }
+            for (int o = order; o <= MAX_ORDER; o++) {
+                TreeSet<Long> list = z.free[o];
+                if (!list.isEmpty() && list.first() + size <= limit) {
+                    return split(z, o, order, list.pollFirst());
+                }
+            }
+            if (z.fresh < z.alignedEnd && z.fresh + size <= limit) {
+                long block = z.fresh;
+                z.fresh += PAGE_SIZE << MAX_ORDER;
+                return split(z, MAX_ORDER, order, block);
+            }
+        }
+        return -1;
+    }
+
+    /** Splits a free block of order {@code from} down to {@code to}, keeping the low half. */
+    private static long split(Zone z, int from, int to, long block) {
+        for (int o = from - 1; o >= to; o--) {
+            z.free[o].add(block + (PAGE_SIZE << o));
+        }
+        return block;
+    }
+
+    private Zone zoneOf(long phys) {
+        for (Zone z : zones) {
+            if (phys >= z.region.base() && phys < z.end) {
+                return z;
+            }
+        }
+        throw new IllegalArgumentException(String.format("0x%x is not in DRAM", phys));
+    }
+}
