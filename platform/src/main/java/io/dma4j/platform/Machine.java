@@ -199,6 +199,21 @@ public final class Machine implements AutoCloseable {
         return d;
     }
 
+    /**
+     * The BAR that holds a CPU physical address, or {@code null} (RAM, or nothing there).
+     * Used to recognise peer memory.
+     */
+    public Bar barAt(long phys) {
+        for (Device d : devices.values()) {
+            for (Bar b : d.bars()) {
+                if (b.containsCpu(phys)) {
+                    return b;
+                }
+            }
+        }
+        return null;
+    }
+
     /** IOMMU units in description order. */
     public List<IommuUnit> iommus() {
         return List.copyOf(iommus.values());

@@ -1,0 +1,11 @@
+package io.dma4j.runtime;
+
+/**
+ * One DMA-debug finding.
+ *
+ * @param device  the device's name
+ * @param check   the rule broken
+ * @param message the full report: the check's wording and the details
+ */
+public record DebugReport(String device, DebugCheck check, String message) {
+}
