@@ -1,0 +1,79 @@
+package io.dma4j.platform;
+
+import io.dma4j.platform.memory.SparseMemory;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SparseMemoryTest {
+    @Test
+    void untouchedMemoryReadsZeroAndAllocatesNothing() {
+        try (SparseMemory m = new SparseMemory(1L << 40); Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(8192);
+            buf.fill((byte) 0x55);
+            m.read(123L << 30, buf, 0, 8192);
+            assertThat(buf.toArray(ValueLayout.JAVA_BYTE)).containsOnly((byte) 0);
+            assertThat(m.getLong(999L << 30)).isZero();
+            m.fill(0, 1L << 30, (byte) 0);
+            assertThat(m.touchedChunks()).isZero();
+        }
+    }
+
+    @Test
+    void writesAcrossAChunkBoundaryReadBack() {
+        try (SparseMemory m = new SparseMemory(64L << 20); Arena a = Arena.ofConfined()) {
+            MemorySegment src = a.allocate(100);
+            for (int i = 0; i < 100; i++) {
+                src.set(ValueLayout.JAVA_BYTE, i, (byte) i);
+            }
+            long at = SparseMemory.CHUNK_SIZE - 50;
+            m.write(at, src, 0, 100);
+            MemorySegment dst = a.allocate(100);
+            m.read(at, dst, 0, 100);
+            assertThat(dst.mismatch(src)).isEqualTo(-1);
+            assertThat(m.touchedChunks()).isEqualTo(2);
+            m.putLong(SparseMemory.CHUNK_SIZE - 3, 0x1122334455667788L);
+            assertThat(m.getLong(SparseMemory.CHUNK_SIZE - 3)).isEqualTo(0x1122334455667788L);
+            assertThat(m.getByte(SparseMemory.CHUNK_SIZE - 3)).isEqualTo((byte) 0x88);
+        }
+    }
+
+    @Test
+    void copyWithinMemoryBehavesLikeMemmove() {
+        try (SparseMemory m = new SparseMemory(16L << 20)) {
+            for (int i = 0; i < 16; i++) {
+                m.putByte(SparseMemory.CHUNK_SIZE - 8 + i, (byte) (i + 1));
+            }
+            m.copy(SparseMemory.CHUNK_SIZE - 8, SparseMemory.CHUNK_SIZE - 4, 16);
+            for (int i = 0; i < 16; i++) {
+                assertThat(m.getByte(SparseMemory.CHUNK_SIZE - 4 + i)).isEqualTo((byte) (i + 1));
+            }
+        }
+    }
+
+    @Test
+    void viewsAreLiveAndMustStayInsideOneChunk() {
+        try (SparseMemory m = new SparseMemory(16L << 20)) {
+            MemorySegment v = m.view(4096, 4096);
+            v.set(ValueLayout.JAVA_INT_UNALIGNED, 8, 0xCAFEBABE);
+            assertThat(m.getInt(4096 + 8)).isEqualTo(0xCAFEBABE);
+            assertThatThrownBy(() -> m.view(SparseMemory.CHUNK_SIZE - 4096, 8192))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crosses a 4 MiB chunk boundary");
+        }
+    }
+
+    @Test
+    void outOfRangeAndClosedAccessesAreRefused() {
+        SparseMemory m = new SparseMemory(1L << 20);
+        assertThatThrownBy(() -> m.getLong((1L << 20) - 4)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessageContaining("outside memory of size 0x100000");
+        m.close();
+        assertThatThrownBy(() -> m.getByte(0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> new SparseMemory(1000)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 4 KiB");
+    }
+}
