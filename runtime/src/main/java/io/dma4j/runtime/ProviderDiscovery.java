@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.jar.JarFile;
 
 /**
  * Finds {@link DmaProvider}s: those visible to the runtime (module path and class path)
@@ -81,6 +82,11 @@ public final class ProviderDiscovery {
         List<Path> jars = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.jar")) {
             for (Path p : ds) {
+                try (JarFile jf = new JarFile(p.toFile())) {
+                    jf.getManifest(); // reads the central directory: a broken file fails here, by name
+                } catch (IOException e) {
+                    throw new DmaConfigurationException("extra provider jar " + p + " is not a readable jar: " + e.getMessage(), e);
+                }
                 jars.add(p);
             }
         } catch (IOException e) {
