@@ -3,6 +3,7 @@ package io.dma4j.runtime;
 import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.platform.Machine;
+import io.dma4j.runtime.testing.VendorJar;
 import io.dma4j.platform.device.CopyEngine;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;

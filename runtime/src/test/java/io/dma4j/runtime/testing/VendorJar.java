@@ -1,4 +1,4 @@
-package io.dma4j.runtime;
+package io.dma4j.runtime.testing;
 
 import io.dma4j.spi.DmaProvider;
 

@@ -1,0 +1,142 @@
+package io.dma4j.cli;
+
+import io.dma4j.platform.IommuUnit;
+import io.dma4j.platform.Machine;
+import io.dma4j.platform.device.Device;
+import io.dma4j.platform.memory.Region;
+import io.dma4j.platform.pci.Bar;
+import io.dma4j.platform.pci.PciNode;
+import io.dma4j.runtime.DmaRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code dmactl machine}: memory, IOMMU units, the PCI fabric as a tree and the device table. */
+@Command(name = "machine", mixinStandardHelpOptions = true, description = "Prints the machine: memory, IOMMU units, PCI fabric and devices with their backends.")
+final class MachineCommand implements Runnable {
+    @Mixin
+    RuntimeOptions options;
+
+    @Option(names = "--json", description = "Print JSON instead of text.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (DmaRuntime rt = options.runtime(Map.of())) {
+            Machine m = rt.machine();
+            if (json) {
+                out.println(Json.write(asMap(rt)));
+                out.flush();
+                return;
+            }
+            out.println("machine " + m.name() + " (" + m.description().source() + ")");
+            List<String> dram = new ArrayList<>();
+            for (Region r : m.addressSpace().dram()) {
+                dram.add(String.format("[0x%x-0x%x) %s", r.base(), r.end(), Sizes.human(r.size())));
+            }
+            out.println("  DRAM       " + String.join(", ", dram) + "  (" + Sizes.human(m.addressSpace().dramSize()) + " in all)");
+            out.println("  encrypted  " + (m.encryptedMemory() ? "yes: every streaming mapping bounces" : "no"));
+            List<String> units = new ArrayList<>();
+            for (IommuUnit u : m.iommus()) {
+                units.add(u.name() + (u.translating() ? " (translating)" : " (identity)"));
+            }
+            out.println("  IOMMUs     " + (units.isEmpty() ? "none" : String.join(", ", units)));
+            out.println("fabric");
+            for (PciNode hb : m.fabric().hostBridges()) {
+                tree(out, hb, "  ");
+            }
+            out.println("devices");
+            TextTable t = new TextTable("NAME", "MODEL", "PORT", "DMA-MASK", "COHERENT", "UNTRUSTED", "IOMMU", "GROUP", "BACKEND", "BARS");
+            for (Device d : m.devices()) {
+                t.row(d.name(), d.model() + (d.behaviour() == null ? "*" : ""), d.slot() == null ? "-" : d.slot().parent().name(),
+                        bits(d.dmaMask()), d.attributes().coherent() ? "yes" : "no", d.attributes().untrusted() ? "yes" : "no",
+                        d.iommu() == null ? "-" : d.iommu(), d.iommuGroup() < 0 ? "-" : d.iommuGroup(), rt.backendFor(d.name()).name(), bars(d));
+            }
+            t.print(out);
+            boolean passive = false;
+            for (Device d : m.devices()) {
+                passive |= d.behaviour() == null;
+            }
+            if (passive) {
+                out.println("* no device model loaded for this model name: the device's BARs are passive");
+            }
+            out.flush();
+        }
+    }
+
+    private static void tree(PrintWriter out, PciNode n, String indent) {
+        String extra = switch (n.kind()) {
+            case HOST_BRIDGE -> ", p2p forwarding " + (n.p2pForwarding() ? "on" : "off") + (n.busOffset() != 0 ? String.format(", bus offset 0x%x", n.busOffset()) : "");
+            case ROOT_PORT, SWITCH_DOWNSTREAM -> n.acs().redirects() ? ", ACS redirect" : "";
+            default -> "";
+        };
+        out.println(indent + n.name() + " (" + n.kind().jsonName() + extra + ")");
+        for (PciNode c : n.children()) {
+            tree(out, c, indent + "  ");
+        }
+    }
+
+    private static String bits(long mask) {
+        return (64 - Long.numberOfLeadingZeros(mask)) + "-bit";
+    }
+
+    private static String bars(Device d) {
+        List<String> out = new ArrayList<>();
+        for (Bar b : d.bars()) {
+            out.add(String.format("%d:%s@0x%x/%s", b.index(), b.kind() == Bar.Kind.MEMORY ? "mem" : "regs", b.cpuAddress(), Sizes.human(b.size()).replace(" ", "")));
+        }
+        return out.isEmpty() ? "-" : String.join(" ", out);
+    }
+
+    private static Map<String, Object> asMap(DmaRuntime rt) {
+        Machine m = rt.machine();
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("name", m.name());
+        root.put("source", m.description().source());
+        List<Map<String, Object>> dram = new ArrayList<>();
+        for (Region r : m.addressSpace().dram()) {
+            dram.add(Map.of("base", r.base(), "size", r.size()));
+        }
+        root.put("dram", dram);
+        root.put("encryptedMemory", m.encryptedMemory());
+        root.put("iommus", m.iommus());
+        List<Map<String, Object>> fabric = new ArrayList<>();
+        for (PciNode n : m.fabric().nodes()) {
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("name", n.name());
+            f.put("type", n.kind().jsonName());
+            f.put("parent", n.parent() == null ? null : n.parent().name());
+            fabric.add(f);
+        }
+        root.put("fabric", fabric);
+        List<Map<String, Object>> devices = new ArrayList<>();
+        for (Device d : m.devices()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", d.name());
+            e.put("model", d.model());
+            e.put("modelLoaded", d.behaviour() != null);
+            e.put("dmaMask", d.dmaMask());
+            e.put("coherent", d.attributes().coherent());
+            e.put("untrusted", d.attributes().untrusted());
+            e.put("iommu", d.iommu());
+            e.put("iommuGroup", d.iommuGroup());
+            e.put("backend", rt.backendFor(d.name()).name());
+            e.put("bars", d.bars());
+            devices.add(e);
+        }
+        root.put("devices", devices);
+        return root;
+    }
+}

@@ -1,0 +1,98 @@
+package io.dma4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DmactlTest {
+    record Run(int code, String out, String err) {
+    }
+
+    static Run dmactl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Dmactl.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void providersListsTheDirectBackend() {
+        Run r = dmactl("providers");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("NAME").containsPattern("direct\\s+mapping-backend\\s+dev\\s+0\\s+class path");
+    }
+
+    @Test
+    void machinePrintsTheFabricTreeAndTheDeviceTable() {
+        Run r = dmactl("machine");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("machine default (built-in default)")
+                .contains("  IOMMUs     dmar0 (translating)")
+                .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
+                .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
+                .containsPattern("nvme0\\s+nvme\\*.*2:mem@0x4000000000/64MiB");
+    }
+
+    @Test
+    void mapBenchMeasuresAndPrintsJson() throws Exception {
+        Run r = dmactl("map-bench", "--seconds", "0.3", "--granule", "4", "--dir", "1", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode res = new ObjectMapper().readTree(r.out()).get("result");
+        assertThat(res.get("device").asText()).isEqualTo("dmatest0");
+        assertThat(res.get("backend").asText()).isEqualTo("direct");
+        assertThat(res.get("direction").asText()).isEqualTo("TO_DEVICE");
+        assertThat(res.get("granulePages").asInt()).isEqualTo(4);
+        assertThat(res.get("ops").asLong()).isPositive();
+        assertThat(res.get("mapAvgNs").asDouble()).isPositive();
+        assertThat(res.get("fallback").asBoolean()).isFalse();
+    }
+
+    @Test
+    void mapBenchTextShowsLatenciesAndTheTwoStepFallbackOnDirect() {
+        Run r = dmactl("map-bench", "--seconds", "0.2", "--api", "two-step", "--threads", "2", "--stats");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("map-bench: device dmatest0 (backend direct), api two-step, 2 thread(s)")
+                .contains("note: the backend has no IOVA space").contains("average map latency").contains("average unmap latency")
+                .containsPattern("iovaAllocFallbacks\\s+[1-9]").containsPattern("liveBytes\\s+0\n");
+    }
+
+    @Test
+    void mapBenchWithDebugAndAMaskRestoresTheMask() {
+        Run r = dmactl("map-bench", "--seconds", "0.1", "--debug", "--dma-bits", "40", "--device", "dmatest1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("device dmatest1");
+    }
+
+    @Test
+    void problemsAreOneLineOnStderrWithExitCode1() {
+        Run noDevice = dmactl("map-bench", "--device", "nosuch", "--seconds", "0.1");
+        assertThat(noDevice.code()).isEqualTo(1);
+        assertThat(noDevice.err()).startsWith("dmactl: no device 'nosuch' on machine 'default' (devices: nvme0, rnic0");
+        Run badThreads = dmactl("map-bench", "--threads", "0");
+        assertThat(badThreads.code()).isEqualTo(1);
+        assertThat(badThreads.err()).isEqualTo("dmactl: --threads 0 (expected: 1..1024)\n");
+        Run badConfig = dmactl("providers", "-D", "dma4j.nonsense=1");
+        assertThat(badConfig.code()).isEqualTo(1);
+        assertThat(badConfig.err()).startsWith("dmactl: configuration dma4j.nonsense: unknown name");
+        Run badDir = dmactl("map-bench", "--dir", "sideways");
+        assertThat(badDir.code()).isEqualTo(2);
+        assertThat(badDir.err()).contains("'sideways' is not a direction");
+    }
+
+    @Test
+    void aBadMachineFileIsNamedWithItsPath(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("bad.json");
+        Files.writeString(f, "{\"memory\": [{\"base\": 0, \"size\": \"1GiB\"}], \"devices\": [{\"name\": \"x\", \"dmaBits\": 99}]}");
+        Run r = dmactl("machine", "--machine", f.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("dmactl: " + f + ": $.devices[0].dmaBits: expected an integer 1..64, got 99\n");
+    }
+}
