@@ -1,0 +1,72 @@
+package io.dma4j.bench;
+
+import io.dma4j.api.DmaAttrs;
+import io.dma4j.api.DmaDirection;
+import io.dma4j.api.DmaMapper;
+import io.dma4j.platform.Machine;
+import io.dma4j.runtime.DmaRuntime;
+import io.dma4j.runtime.RuntimeConfig;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * dma-direct map+unmap of one 4 KiB page, side by side: the backend called directly, and
+ * through the runtime's dispatch with statistics and DMA-debug off, statistics on, and
+ * debug on. The first three should allocate nothing ({@code -prof gc}); debug tracking
+ * allocates by design.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Dguice_bytecode_gen_option=DISABLED"})
+@State(Scope.Thread)
+public class DirectMapBenchmark {
+    /** What sits between the caller and dma-direct. */
+    @Param({"backend", "runtime", "runtime+stats", "runtime+debug"})
+    public String path;
+
+    private Machine machine;
+    private DmaRuntime runtime;
+    private DmaMapper mapper;
+    private long page;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        machine = Machine.createDefault();
+        boolean stats = path.equals("runtime+stats");
+        boolean debug = path.equals("runtime+debug");
+        runtime = DmaRuntime.builder().machine(machine)
+                .config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, Boolean.toString(debug), RuntimeConfig.STATS, Boolean.toString(stats))))
+                .build();
+        mapper = path.equals("backend") ? runtime.mapper("dmatest0").backend() : runtime.mapper("dmatest0");
+        page = machine.pageAllocator().allocPages(0);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        runtime.close();
+        machine.close();
+    }
+
+    @Benchmark
+    public long mapUnmap4k() {
+        long dma = mapper.mapPhys(page, 4096, DmaDirection.BIDIRECTIONAL, DmaAttrs.NONE);
+        mapper.unmapPhys(dma, 4096, DmaDirection.BIDIRECTIONAL, DmaAttrs.NONE);
+        return dma;
+    }
+}
