@@ -78,9 +78,6 @@ public final class Machine implements AutoCloseable {
     public static Machine create(MachineDescription d) {
         List<DeviceModelFactory> factories = new ArrayList<>();
         ServiceLoader.load(DeviceModelFactory.class).forEach(factories::add);
-        if (factories.isEmpty()) { // on a module path without the platform's own registration visible
-            factories.add(new io.dma4j.platform.device.CopyEngine.Factory());
-        }
         return create(d, factories);
     }
 

@@ -211,11 +211,7 @@ public final class MachineDescriptionParser {
                     if (up == null) {
                         throw parentAt.error("unknown fabric node '" + parent + "' (list parents before their children)");
                     }
-                    PciNode.Kind need = kind == PciNode.Kind.ROOT_PORT ? PciNode.Kind.HOST_BRIDGE
-                            : kind == PciNode.Kind.SWITCH_DOWNSTREAM ? PciNode.Kind.SWITCH_UPSTREAM : null;
-                    boolean ok = need != null ? up.kind() == need
-                            : up.kind() == PciNode.Kind.ROOT_PORT || up.kind() == PciNode.Kind.SWITCH_DOWNSTREAM;
-                    if (!ok) {
+                    if (!kind.allowedBelow(up.kind())) {
                         throw parentAt.error("a " + kind.jsonName() + " cannot sit below " + parent + " (a " + up.kind().jsonName() + ")");
                     }
                 }
@@ -282,7 +278,7 @@ public final class MachineDescriptionParser {
                     if (p == null) {
                         throw portAt.error("unknown fabric node '" + port + "'");
                     }
-                    if (p.kind() != PciNode.Kind.ROOT_PORT && p.kind() != PciNode.Kind.SWITCH_DOWNSTREAM) {
+                    if (!PciNode.Kind.ENDPOINT.allowedBelow(p.kind())) {
                         throw portAt.error("a device sits below a root-port or a switch-downstream port, not a " + p.kind().jsonName());
                     }
                     boolean taken = portUsers.containsKey(port);

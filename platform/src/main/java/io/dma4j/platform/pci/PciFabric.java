@@ -84,14 +84,7 @@ public final class PciFabric {
                 if (up == null) {
                     throw new IllegalArgumentException("unknown parent '" + parent + "' (parents must be listed before their children)");
                 }
-                PciNode.Kind allowed = switch (kind) {
-                    case ROOT_PORT -> PciNode.Kind.HOST_BRIDGE;
-                    case SWITCH_DOWNSTREAM -> PciNode.Kind.SWITCH_UPSTREAM;
-                    default -> null;
-                };
-                boolean ok = allowed != null ? up.kind() == allowed
-                        : up.kind() == PciNode.Kind.ROOT_PORT || up.kind() == PciNode.Kind.SWITCH_DOWNSTREAM;
-                if (!ok) {
+                if (!kind.allowedBelow(up.kind())) {
                     throw new IllegalArgumentException("a " + kind.jsonName() + " cannot sit below a " + up.kind().jsonName() + " ('" + parent + "')");
                 }
                 if (up.kind() != PciNode.Kind.HOST_BRIDGE && up.kind() != PciNode.Kind.SWITCH_UPSTREAM && !up.children().isEmpty()) {

@@ -16,6 +16,20 @@ public final class PciNode {
     public enum Kind {
         HOST_BRIDGE, ROOT_PORT, SWITCH_UPSTREAM, SWITCH_DOWNSTREAM, ENDPOINT;
 
+        /**
+         * Whether a node of this kind may sit directly below a node of kind {@code parent}:
+         * root ports below host bridges, downstream ports below a switch's upstream port,
+         * switch upstream ports and endpoints below a root port or a downstream port.
+         */
+        public boolean allowedBelow(Kind parent) {
+            return switch (this) {
+                case HOST_BRIDGE -> false;
+                case ROOT_PORT -> parent == HOST_BRIDGE;
+                case SWITCH_DOWNSTREAM -> parent == SWITCH_UPSTREAM;
+                case SWITCH_UPSTREAM, ENDPOINT -> parent == ROOT_PORT || parent == SWITCH_DOWNSTREAM;
+            };
+        }
+
         /** The name used in machine descriptions ("host-bridge", "root-port", ...). */
         public String jsonName() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
