@@ -1,5 +1,6 @@
 package io.dma4j.cli;
 
+import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.IommuUnit;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.Device;
@@ -44,9 +45,9 @@ final class MachineCommand implements Runnable {
             out.println("machine " + m.name() + " (" + m.description().source() + ")");
             List<String> dram = new ArrayList<>();
             for (Region r : m.addressSpace().dram()) {
-                dram.add(String.format("[0x%x-0x%x) %s", r.base(), r.end(), Sizes.human(r.size())));
+                dram.add(String.format("[0x%x-0x%x) %s", r.base(), r.end(), ByteSize.format(r.size())));
             }
-            out.println("  DRAM       " + String.join(", ", dram) + "  (" + Sizes.human(m.addressSpace().dramSize()) + " in all)");
+            out.println("  DRAM       " + String.join(", ", dram) + "  (" + ByteSize.format(m.addressSpace().dramSize()) + " in all)");
             out.println("  encrypted  " + (m.encryptedMemory() ? "yes: every streaming mapping bounces" : "no"));
             List<String> units = new ArrayList<>();
             for (IommuUnit u : m.iommus()) {
@@ -95,7 +96,7 @@ final class MachineCommand implements Runnable {
     private static String bars(Device d) {
         List<String> out = new ArrayList<>();
         for (Bar b : d.bars()) {
-            out.add(String.format("%d:%s@0x%x/%s", b.index(), b.kind() == Bar.Kind.MEMORY ? "mem" : "regs", b.cpuAddress(), Sizes.human(b.size()).replace(" ", "")));
+            out.add(String.format("%d:%s@0x%x/%s", b.index(), b.kind() == Bar.Kind.MEMORY ? "mem" : "regs", b.cpuAddress(), ByteSize.format(b.size()).replace(" ", "")));
         }
         return out.isEmpty() ? "-" : String.join(" ", out);
     }

@@ -49,6 +49,24 @@ class PageAllocatorTest {
     }
 
     @Test
+    void allocatesAtOrAboveALowerBoundWithoutLosingWhatLiesBelow() {
+        PageAllocator pa = new PageAllocator(List.of(dram(0, 16L << 20)));
+        long low = pa.allocPages(0);
+        long a = pa.allocPages(0, (9L << 20) + 4096, Long.MAX_VALUE);
+        assertThat(a).isEqualTo((9L << 20) + 4096);
+        long b = pa.allocPages(2, 9L << 20, Long.MAX_VALUE);
+        assertThat(b).isGreaterThanOrEqualTo(9L << 20).matches(x -> x % 16384 == 0, "16 KiB aligned");
+        assertThatThrownBy(() -> pa.allocPages(10, 13L << 20, Long.MAX_VALUE)).isInstanceOf(PageAllocationException.class)
+                .hasMessageContaining("at or above 0xd00000 and below");
+        pa.freePages(a);
+        pa.freePages(b);
+        pa.freePages(low);
+        for (int i = 0; i < 4; i++) {
+            assertThat(pa.allocPages(10)).isEqualTo((long) i << 22); // everything merged back into 4 MiB blocks
+        }
+    }
+
+    @Test
     void pagesAreZeroedAndNeverHandedOutTwice() {
         PageAllocator pa = new PageAllocator(List.of(dram(0, 4L << 20)));
         Set<Long> seen = new HashSet<>();

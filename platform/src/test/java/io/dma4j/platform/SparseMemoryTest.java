@@ -57,6 +57,25 @@ class SparseMemoryTest {
     }
 
     @Test
+    void copiesBetweenMemoriesAndDownwardsAcrossChunks() {
+        try (SparseMemory a = new SparseMemory(16L << 20); SparseMemory b = new SparseMemory(16L << 20)) {
+            for (int i = 0; i < 64; i++) {
+                a.putByte(SparseMemory.CHUNK_SIZE - 32 + i, (byte) (i + 1));
+            }
+            SparseMemory.copy(a, SparseMemory.CHUNK_SIZE - 32, b, 3 * SparseMemory.CHUNK_SIZE - 10, 64);
+            a.copy(SparseMemory.CHUNK_SIZE - 32, SparseMemory.CHUNK_SIZE - 40, 64); // overlapping, moving down
+            for (int i = 0; i < 64; i++) {
+                assertThat(b.getByte(3 * SparseMemory.CHUNK_SIZE - 10 + i)).isEqualTo((byte) (i + 1));
+                assertThat(a.getByte(SparseMemory.CHUNK_SIZE - 40 + i)).isEqualTo((byte) (i + 1));
+            }
+            b.putLong(0, -1L);
+            SparseMemory.copy(a, 8L << 20, b, 0, 8); // untouched source copies as zeros
+            assertThat(b.getLong(0)).isZero();
+            assertThat(a.touchedChunks()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void viewsAreLiveAndMustStayInsideOneChunk() {
         try (SparseMemory m = new SparseMemory(16L << 20)) {
             MemorySegment v = m.view(4096, 4096);

@@ -1,22 +1,18 @@
 package io.dma4j.platform.description;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dma4j.platform.ByteSize;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A position in a JSON document that knows its path, so every problem can be reported as
  * "file: $.devices[2].bars[0].size: what is wrong". Not thread-safe (used during parsing).
  */
 final class JsonCursor {
-    private static final Pattern SIZE = Pattern.compile("(?i)\\s*(0x[0-9a-f_]+|[0-9][0-9_]*)\\s*(KiB|MiB|GiB|TiB|PiB|B)?\\s*");
-
     private final JsonNode node;
     private final String path;
     private final String source;
@@ -120,20 +116,10 @@ final class JsonCursor {
             return node.longValue();
         }
         if (node.isTextual()) {
-            Matcher m = SIZE.matcher(node.asText());
-            if (m.matches()) {
-                String digits = m.group(1).replace("_", "");
-                try {
-                    long v = digits.toLowerCase(Locale.ROOT).startsWith("0x")
-                            ? Long.parseUnsignedLong(digits.substring(2), 16) : Long.parseLong(digits);
-                    int shift = shiftOf(m.group(2));
-                    if (v < 0 || (shift > 0 && v > (Long.MAX_VALUE >>> shift))) {
-                        throw error("value too large: " + describe());
-                    }
-                    return v << shift;
-                } catch (NumberFormatException e) {
-                    throw error("value too large: " + describe());
-                }
+            try {
+                return ByteSize.parse(node.asText());
+            } catch (IllegalArgumentException e) {
+                throw error(e.getMessage());
             }
         }
         throw error("expected a size or address like 4096, \"64MiB\" or \"0x1000\", got " + describe());
@@ -149,20 +135,6 @@ final class JsonCursor {
             throw error("expected a mask of the form 2^n-1 such as \"0xffffffff\" (or \"none\"), got " + describe());
         }
         return m;
-    }
-
-    private static int shiftOf(String unit) {
-        if (unit == null) {
-            return 0;
-        }
-        return switch (unit.toLowerCase(Locale.ROOT)) {
-            case "kib" -> 10;
-            case "mib" -> 20;
-            case "gib" -> 30;
-            case "tib" -> 40;
-            case "pib" -> 50;
-            default -> 0;
-        };
     }
 
     private String describe() {

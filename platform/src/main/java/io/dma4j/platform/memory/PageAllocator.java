@@ -92,15 +92,27 @@ public final class PageAllocator {
      * @throws PageAllocationException  when no free block of that order fits below the limit
      */
     public long allocPages(int order, long limit) {
+        return allocPages(order, 0, limit);
+    }
+
+    /**
+     * Allocates 2^order zeroed, physically contiguous pages inside {@code [from, limit)}
+     * (lowest fitting block first).
+     *
+     * @return the physical address of the first page
+     * @throws IllegalArgumentException if order is outside 0..10
+     * @throws PageAllocationException  when no free block of that order fits in the range
+     */
+    public long allocPages(int order, long from, long limit) {
         if (order < 0 || order > MAX_ORDER) {
             throw new IllegalArgumentException("order: " + order + " (expected: 0.." + MAX_ORDER + ")");
         }
         long phys;
         synchronized (this) {
-            phys = take(order, limit);
+            phys = take(order, from, limit);
             if (phys < 0) {
-                throw new PageAllocationException(String.format(
-                        "no free block of order %d (%d KiB) below 0x%x: %d pages in use", order, (PAGE_SIZE << order) >> 10, limit, allocatedPages));
+                throw new PageAllocationException(String.format("no free block of order %d (%d KiB) %sbelow 0x%x: %d pages in use",
+                        order, (PAGE_SIZE << order) >> 10, from > 0 ? String.format("at or above 0x%x and ", from) : "", limit, allocatedPages));
             }
             allocated.put(phys, order);
             allocatedPages += 1L << order;
@@ -155,31 +167,58 @@ public final class PageAllocator {
         return 64 - Long.numberOfLeadingZeros((bytes - 1) >>> PAGE_SHIFT);
     }
 
-    private long take(int order, long limit) {
+    private long take(int order, long from, long limit) {
         long size = PAGE_SIZE << order;
         for (Zone z : zones) {
             if (z.region.base() + size > limit) {
                 break;
             }
+            if (z.end < from + size) {
+                continue;
+            }
+            // carve fresh blocks up to 'from' so that blocks below it are free, not lost
+            while (z.fresh < from && z.fresh < z.alignedEnd) {
+                z.free[MAX_ORDER].add(z.fresh);
+                z.fresh += PAGE_SIZE << MAX_ORDER;
+            }
             for (int o = order; o <= MAX_ORDER; o++) {
-                TreeSet<Long> list = z.free[o];
-                if (!list.isEmpty() && list.first() + size <= limit) {
-                    return split(z, o, order, list.pollFirst());
+                // the lowest block of order o that can hold an aligned run of 'size' at or above 'from'
+                long blockSize = PAGE_SIZE << o;
+                Long block = z.free[o].ceiling(from - blockSize + 1);
+                while (block != null && block + blockSize <= from) {
+                    block = z.free[o].higher(block);
+                }
+                if (block != null) {
+                    long at = Math.max(block, (from + size - 1) & -size);
+                    if (at + size <= limit && at + size <= block + blockSize) {
+                        z.free[o].remove(block);
+                        return splitAround(z, o, order, block, at);
+                    }
                 }
             }
-            if (z.fresh < z.alignedEnd && z.fresh + size <= limit) {
+            if (z.fresh < z.alignedEnd && Math.max(z.fresh, from) + size <= limit) {
                 long block = z.fresh;
                 z.fresh += PAGE_SIZE << MAX_ORDER;
-                return split(z, MAX_ORDER, order, block);
+                return splitAround(z, MAX_ORDER, order, block, Math.max(block, (from + size - 1) & -size));
             }
         }
         return -1;
     }
 
-    /** Splits a free block of order {@code from} down to {@code to}, keeping the low half. */
-    private static long split(Zone z, int from, int to, long block) {
+    /**
+     * Splits a free block of order {@code from} (at {@code block}) down to order {@code to}
+     * so that the piece at {@code at} is the one returned; every other piece goes back on
+     * the free lists.
+     */
+    private static long splitAround(Zone z, int from, int to, long block, long at) {
         for (int o = from - 1; o >= to; o--) {
-            z.free[o].add(block + (PAGE_SIZE << o));
+            long half = PAGE_SIZE << o;
+            if (at >= block + half) {
+                z.free[o].add(block);
+                block += half;
+            } else {
+                z.free[o].add(block + half);
+            }
         }
         return block;
     }

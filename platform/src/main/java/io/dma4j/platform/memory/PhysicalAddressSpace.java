@@ -131,21 +131,11 @@ public final class PhysicalAddressSpace {
         r.memory().fill(phys - r.base(), len, value);
     }
 
-    /** CPU memmove between two memory ranges (which may be in different regions). */
+    /** CPU memmove between two memory ranges (which may be in different regions). Allocation-free. */
     public void copy(long fromPhys, long toPhys, long len) {
         Region from = memory(fromPhys, len);
         Region to = memory(toPhys, len);
-        if (from == to) {
-            from.memory().copy(fromPhys - from.base(), toPhys - to.base(), len);
-            return;
-        }
-        long done = 0;
-        while (done < len) {
-            long n = Math.min(len - done, SparseMemory.CHUNK_SIZE - ((toPhys + done - to.base()) & (SparseMemory.CHUNK_SIZE - 1)));
-            MemorySegment target = to.memory().view(toPhys + done - to.base(), n);
-            from.memory().read(fromPhys + done - from.base(), target, 0, n);
-            done += n;
-        }
+        SparseMemory.copy(from.memory(), fromPhys - from.base(), to.memory(), toPhys - to.base(), len);
     }
 
     /**

@@ -31,6 +31,9 @@ public final class SparseMemory implements AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** Zeros to copy from: filling through a slice would allocate a segment object per call. */
+    private static final MemorySegment ZEROS = Arena.global().allocate(64 * 1024, 4096);
+
     private final long size;
     private final Arena arena = Arena.ofShared();
     private final AtomicReferenceArray<AtomicReferenceArray<MemorySegment>> directory;
@@ -73,7 +76,7 @@ public final class SparseMemory implements AutoCloseable {
             long n = Math.min(len, inChunk);
             MemorySegment chunk = chunkOrNull(offset);
             if (chunk == null) {
-                dst.asSlice(dstOffset, n).fill((byte) 0);
+                zero(dst, dstOffset, n);
             } else {
                 MemorySegment.copy(chunk, offset & (CHUNK_SIZE - 1), dst, dstOffset, n);
             }
@@ -98,20 +101,54 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Copies {@code len} bytes inside this storage; overlapping ranges behave like memmove. */
     public void copy(long fromOffset, long toOffset, long len) {
-        check(fromOffset, len);
-        check(toOffset, len);
-        if (len == 0) {
-            return;
+        copy(this, fromOffset, this, toOffset, len);
+    }
+
+    /**
+     * Copies {@code len} bytes from one storage to another (or the same one, like memmove).
+     * Allocates nothing; untouched source memory copies as zeros.
+     */
+    public static void copy(SparseMemory src, long srcOffset, SparseMemory dst, long dstOffset, long len) {
+        src.check(srcOffset, len);
+        dst.check(dstOffset, len);
+        boolean backward = src == dst && dstOffset > srcOffset && dstOffset < srcOffset + len;
+        long done = 0;
+        while (done < len) {
+            // forward: pieces from the start; backward (overlap, moving up): pieces from the end
+            long left = len - done;
+            long s0;
+            long d0;
+            long n;
+            if (!backward) {
+                s0 = srcOffset + done;
+                d0 = dstOffset + done;
+                n = Math.min(left, Math.min(CHUNK_SIZE - (s0 & (CHUNK_SIZE - 1)), CHUNK_SIZE - (d0 & (CHUNK_SIZE - 1))));
+            } else {
+                long sEnd = srcOffset + left;
+                long dEnd = dstOffset + left;
+                n = Math.min(left, Math.min(((sEnd - 1) & (CHUNK_SIZE - 1)) + 1, ((dEnd - 1) & (CHUNK_SIZE - 1)) + 1));
+                s0 = sEnd - n;
+                d0 = dEnd - n;
+            }
+            MemorySegment from = src.chunkOrNull(s0);
+            if (from == null) {
+                MemorySegment to = dst.chunkOrNull(d0);
+                if (to != null) {
+                    zero(to, d0 & (CHUNK_SIZE - 1), n);
+                }
+            } else {
+                MemorySegment.copy(from, s0 & (CHUNK_SIZE - 1), dst.chunkForWrite(d0), d0 & (CHUNK_SIZE - 1), n);
+            }
+            done += n;
         }
-        if (sameChunk(fromOffset, len) && sameChunk(toOffset, len)) {
-            MemorySegment.copy(chunkForWrite(fromOffset), fromOffset & (CHUNK_SIZE - 1),
-                    chunkForWrite(toOffset), toOffset & (CHUNK_SIZE - 1), len);
-            return;
-        }
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment buf = tmp.allocate(len);
-            read(fromOffset, buf, 0, len);
-            write(toOffset, buf, 0, len);
+    }
+
+    private static void zero(MemorySegment seg, long offset, long len) {
+        while (len > 0) {
+            long n = Math.min(len, ZEROS.byteSize());
+            MemorySegment.copy(ZEROS, 0, seg, offset, n);
+            offset += n;
+            len -= n;
         }
     }
 
@@ -121,9 +158,13 @@ public final class SparseMemory implements AutoCloseable {
         while (len > 0) {
             long inChunk = CHUNK_SIZE - (offset & (CHUNK_SIZE - 1));
             long n = Math.min(len, inChunk);
-            MemorySegment chunk = value == 0 ? chunkOrNull(offset) : chunkForWrite(offset);
-            if (chunk != null) {
-                chunk.asSlice(offset & (CHUNK_SIZE - 1), n).fill(value);
+            if (value == 0) {
+                MemorySegment chunk = chunkOrNull(offset);
+                if (chunk != null) {
+                    zero(chunk, offset & (CHUNK_SIZE - 1), n);
+                }
+            } else {
+                chunkForWrite(offset).asSlice(offset & (CHUNK_SIZE - 1), n).fill(value);
             }
             offset += n;
             len -= n;
