@@ -1,5 +1,6 @@
 package io.dma4j.runtime;
 
+import io.dma4j.runtime.testing.Bytes;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaAttrs;

@@ -1,25 +1,25 @@
-package io.dma4j.runtime;
+package io.dma4j.runtime.testing;
 
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 
 /** Test helpers for patterned memory. */
-final class Bytes {
+public final class Bytes {
     private Bytes() {
     }
 
-    static byte pattern(long seed, long i) {
+    public static byte pattern(long seed, long i) {
         long x = (seed + i) * 0x9E3779B97F4A7C15L;
         return (byte) (x >>> 56);
     }
 
-    static void fill(PhysicalAddressSpace cpu, long phys, long len, long seed) {
+    public static void fill(PhysicalAddressSpace cpu, long phys, long len, long seed) {
         for (long i = 0; i < len; i++) {
             cpu.writeByte(phys + i, pattern(seed, i));
         }
     }
 
     /** The index of the first byte that differs from the pattern, or -1. */
-    static long mismatch(PhysicalAddressSpace cpu, long phys, long len, long seed) {
+    public static long mismatch(PhysicalAddressSpace cpu, long phys, long len, long seed) {
         for (long i = 0; i < len; i++) {
             if (cpu.readByte(phys + i) != pattern(seed, i)) {
                 return i;
