@@ -32,7 +32,8 @@ final class MapBench {
     }
 
     /** What to run. */
-    record Params(String device, int threads, double seconds, int granule, DmaDirection dir, Api api, long transNs, Integer dmaBits) {
+    record Params(String device, int threads, double seconds, int granule, DmaDirection dir, Api api, long transNs, Integer dmaBits,
+                  long bufferAbove) {
     }
 
     /**
@@ -159,7 +160,7 @@ final class MapBench {
         @Override
         public void run() {
             long size = (long) p.granule() * PageAllocator.PAGE_SIZE;
-            long buf = machine.pageAllocator().allocPages(PageAllocator.orderFor(size));
+            long buf = machine.pageAllocator().allocPages(PageAllocator.orderFor(size), p.bufferAbove(), Long.MAX_VALUE);
             try {
                 loop(buf, size);
             } catch (RuntimeException e) {

@@ -1,6 +1,7 @@
 package io.dma4j.cli;
 
 import io.dma4j.api.DmaDirection;
+import io.dma4j.platform.ByteSize;
 import io.dma4j.runtime.DmaRuntime;
 import io.dma4j.runtime.RuntimeConfig;
 import picocli.CommandLine;
@@ -49,6 +50,10 @@ final class MapBenchCommand implements Callable<Integer> {
     @Option(names = {"-x", "--trans-ns"}, defaultValue = "0", description = "Busy wait between map and unmap, 0..10000000 ns (default: ${DEFAULT-VALUE}).")
     long transNs;
 
+    @Option(names = "--buffer-above", paramLabel = "ADDRESS", defaultValue = "0",
+            description = "Place the buffers at or above this physical address, e.g. 4GiB to make a 32-bit device bounce (default: lowest free memory).")
+    String bufferAbove;
+
     @Option(names = "--debug", description = "Turn DMA-debug checks on for the run.")
     boolean debug;
 
@@ -77,7 +82,7 @@ final class MapBenchCommand implements Callable<Integer> {
         try (DmaRuntime rt = options.runtime(defaults)) {
             var mapper = rt.mapper(device);
             MapBench bench = new MapBench(rt.machine(), mapper, rt.backendFor(device).name());
-            MapBench.Params p = new MapBench.Params(device, threads, seconds, granule, dir, api, transNs, dmaBits);
+            MapBench.Params p = new MapBench.Params(device, threads, seconds, granule, dir, api, transNs, dmaBits, ByteSize.parse(bufferAbove));
             java.io.Console console = System.console();
             boolean live = !json && console != null && console.isTerminal();
             MapBench.Result r = bench.run(p, live ? (elapsed, ops) -> progress(err, elapsed, ops) : null);

@@ -27,7 +27,8 @@ class DmactlTest {
     void providersListsTheDirectBackend() {
         Run r = dmactl("providers");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).startsWith("NAME").containsPattern("direct\\s+mapping-backend\\s+dev\\s+0\\s+class path");
+        assertThat(r.out()).startsWith("NAME").containsPattern("direct\\s+mapping-backend\\s+dev\\s+0\\s+class path")
+                .containsPattern("swiotlb\\s+bounce-service\\s+dev\\s+0\\s+class path");
     }
 
     @Test
@@ -62,6 +63,17 @@ class DmactlTest {
         assertThat(r.out()).contains("map-bench: device dmatest0 (backend direct), api two-step, 2 thread(s)")
                 .contains("note: the backend has no IOVA space").contains("average map latency").contains("average unmap latency")
                 .containsPattern("iovaAllocFallbacks\\s+[1-9]").containsPattern("liveBytes\\s+0\n");
+    }
+
+    @Test
+    void mapBenchOnABouncedDeviceShowsThePool() throws Exception {
+        Run r = dmactl("map-bench", "--device", "legacy32", "--buffer-above", "4GiB", "--seconds", "0.2", "--stats", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode stats = new ObjectMapper().readTree(r.out()).get("statistics");
+        assertThat(stats.get("bounce.mappings").asLong()).isEqualTo(stats.get("maps").asLong()).isPositive();
+        assertThat(stats.get("bounce.slots.used").asLong()).isZero();
+        assertThat(stats.get("bounce.slots.highWater").asLong()).isEqualTo(2);
+        assertThat(stats.get("bounce.slots.total").asLong()).isEqualTo(32768);
     }
 
     @Test
