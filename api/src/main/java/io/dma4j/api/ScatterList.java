@@ -11,6 +11,8 @@ package io.dma4j.api;
 public final class ScatterList {
     /** DMA segment flag: the segment is a PCI bus address of peer memory (never unmapped). */
     public static final int FLAG_BUS_ADDRESS = 1;
+    /** DMA segment flag: the entry was mapped on its own through a bounce buffer (no merging). */
+    public static final int FLAG_SWIOTLB = 2;
 
     private final long[] phys;
     private final long[] length;

@@ -19,6 +19,7 @@ import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.MappingBackend;
 import io.dma4j.spi.P2pClassifier;
+import io.dma4j.spi.PeerMemory;
 
 import java.lang.foreign.MemorySegment;
 
@@ -164,21 +165,20 @@ final class DirectBackend implements MappingBackend {
 
     @Override
     public int mapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        P2pState p2pState = null;
         for (int i = 0; i < nents; i++) {
             long phys = sg.phys(i);
             long len = sg.length(i);
             try {
-                Bar peer = space.isDram(phys, len) ? null : machine.barAt(phys);
-                if (peer != null && peer.kind() == Bar.Kind.MEMORY) {
-                    P2pMapType type = classify(peer);
+                Bar peer = PeerMemory.barOf(machine, phys, len);
+                if (peer != null) {
+                    P2pMapType type = PeerMemory.classify(p2p, device, peer);
                     if (type == P2pMapType.BUS_ADDR) {
                         sg.setDma(i, phys - peer.cpuAddress() + peer.busAddress(), len, ScatterList.FLAG_BUS_ADDRESS);
                         continue;
                     }
                     if (type == P2pMapType.NOT_SUPPORTED) {
                         throw new DmaMappingException(name, phys, len, "peer memory " + peer.device() + ".bar" + peer.index()
-                                + " is not reachable: " + (p2p == null ? "no P2P classifier is installed" : p2p.explain(device, peer)) + " (-EREMOTEIO)");
+                                + " is not reachable: " + PeerMemory.explain(p2p, device, peer) + " (-EREMOTEIO)");
                     }
                     sg.setDma(i, mapPhys(phys, len, dir, attrs | DmaAttrs.MMIO), len, 0);
                     continue;
@@ -190,10 +190,6 @@ final class DirectBackend implements MappingBackend {
             }
         }
         return nents;
-    }
-
-    private P2pMapType classify(Bar peer) {
-        return p2p == null ? P2pMapType.NOT_SUPPORTED : p2p.classify(device, peer);
     }
 
     @Override
@@ -367,16 +363,6 @@ final class DirectBackend implements MappingBackend {
 
     @Override
     public P2pMapType p2pMapType(P2pState state, long phys) {
-        if (state.covers(phys)) {
-            return state.mapType();
-        }
-        Bar peer = space.isDram(phys, 1) ? null : machine.barAt(phys);
-        if (peer == null || peer.kind() != Bar.Kind.MEMORY) {
-            state.clear();
-            return P2pMapType.NONE;
-        }
-        P2pMapType type = classify(peer);
-        state.set(peer, type, peer.cpuAddress() - peer.busAddress(), peer.cpuAddress(), peer.cpuAddress() + peer.size());
-        return type;
+        return PeerMemory.mapType(machine, p2p, device, state, phys);
     }
 }
