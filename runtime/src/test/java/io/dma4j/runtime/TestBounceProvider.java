@@ -46,7 +46,7 @@ final class TestBounceProvider implements DmaProvider {
             private final Map<Long, long[]> live = new ConcurrentHashMap<>(); // bounce -> {orig, size}
 
             @Override
-            public long map(Device device, long orig, long size, long alignMask, DmaDirection dir, int attrs) {
+            public long map(Device device, long orig, long size, long alignMask, long offsetMask, DmaDirection dir, int attrs) {
                 if (live.size() >= maxBlocks) {
                     throw new DmaMappingException(device.name(), orig, size, "bounce buffer full (" + maxBlocks + " blocks in use)");
                 }

@@ -18,12 +18,16 @@ public interface BounceService {
     /**
      * Allocates a bounce buffer for {@code [origPhys, origPhys+size)} and copies the original in.
      *
-     * @param allocAlignMask extra alignment for the bounce address (granule − 1 for IOMMU
-     *                       head/tail bouncing, else 0); the device's min align mask applies too
+     * @param allocAlignMask the bounce allocation starts on an {@code allocAlignMask + 1}
+     *                       boundary and is a whole number of such units (granule − 1 when an
+     *                       IOMMU maps it, else 0)
+     * @param offsetMask     bits of {@code origPhys} the bounce address must keep, in addition
+     *                       to the device's min align mask (granule − 1 for the two-step link's
+     *                       head and tail, so the IOVA and the bounce buffer agree; else 0)
      * @return the bounce buffer's physical address
      * @throws io.dma4j.api.DmaMappingException when no slot run fits ("bounce buffer full")
      */
-    long map(Device device, long origPhys, long size, long allocAlignMask, DmaDirection dir, int attrs);
+    long map(Device device, long origPhys, long size, long allocAlignMask, long offsetMask, DmaDirection dir, int attrs);
 
     /** Copies back as the direction requires (unless SKIP_CPU_SYNC) and frees the bounce buffer. */
     void unmap(Device device, long bouncePhys, long size, DmaDirection dir, int attrs);

@@ -141,7 +141,7 @@ final class DirectBackend implements MappingBackend {
                     : String.format("bus address 0x%x + 0x%x is above the DMA mask 0x%x and no bounce-buffer provider is installed",
                     phys + offset, size, device.dmaMask()));
         }
-        long bouncePhys = bounce.map(device, phys, size, 0, dir, attrs);
+        long bouncePhys = bounce.map(device, phys, size, 0, 0, dir, attrs);
         long dma = bouncePhys + offset;
         if (!capable(dma, size)) {
             bounce.unmap(device, bouncePhys, size, dir, attrs | DmaAttrs.SKIP_CPU_SYNC);

@@ -162,13 +162,13 @@ final class Swiotlb implements BounceService {
     // ---------------------------------------------------------------- BounceService
 
     @Override
-    public long map(Device device, long origPhys, long size, long allocAlignMask, DmaDirection dir, int attrs) {
+    public long map(Device device, long origPhys, long size, long allocAlignMask, long offsetMask, DmaDirection dir, int attrs) {
         long max = maxMappingSize(device);
         if (size > max) {
             throw new DmaMappingException(device.name(), origPhys, size, String.format(
                     "%d bytes exceed the bounce buffer's max mapping size of %d bytes for this device", size, max));
         }
-        long minAlign = device.attributes().minAlignMask();
+        long minAlign = device.attributes().minAlignMask() | offsetMask;
         long offset = origPhys & minAlign & (allocAlignMask | (SlotPool.SLOT_SIZE - 1));
         long allocSize = (size + offset + allocAlignMask) & ~allocAlignMask;
         int nslots = (int) ((allocSize + SlotPool.SLOT_SIZE - 1) >>> SlotPool.SLOT_SHIFT);

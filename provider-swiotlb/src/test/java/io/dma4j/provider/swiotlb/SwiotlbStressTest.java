@@ -83,7 +83,7 @@ class SwiotlbStressTest {
                 long before = rnd.nextLong();
                 fill(pattern, len[k], before);
                 cpu.write(orig[k], pattern, 0, len[k]);
-                tlb[k] = b.map(dev, orig[k], len[k], 0, FROM_DEVICE, 0);
+                tlb[k] = b.map(dev, orig[k], len[k], 0, 0, FROM_DEVICE, 0);
                 live[k] = true;
                 cpu.read(tlb[k], check, 0, len[k]);
                 assertThat(check.asSlice(0, len[k]).mismatch(pattern.asSlice(0, len[k]))).as("bounce copy at map").isEqualTo(-1);

@@ -288,7 +288,7 @@ class SwiotlbTest {
         BounceService b = rt.roles().bounce();
         Device dev = machine.device("legacy32");
         long orig = high(0);
-        long tlb = b.map(dev, orig, 1000, 0, FROM_DEVICE, 0);
+        long tlb = b.map(dev, orig, 1000, 0, 0, FROM_DEVICE, 0);
         assertThatThrownBy(() -> b.syncForCpu(dev, tlb + 900, 200, FROM_DEVICE)).isInstanceOfSatisfying(DmaApiMisuseException.class,
                 e -> assertThat(e.check()).isEqualTo("swiotlb-overrun"));
         assertThatThrownBy(() -> b.unmap(dev, tlb + 4096, 1000, FROM_DEVICE, 0)).isInstanceOfSatisfying(DmaApiMisuseException.class,

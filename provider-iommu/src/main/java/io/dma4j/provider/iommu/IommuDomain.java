@@ -1,0 +1,178 @@
+package io.dma4j.provider.iommu;
+
+import io.dma4j.platform.device.DmaAccess;
+import io.dma4j.platform.device.DmaTranslation;
+import io.dma4j.platform.device.FaultReason;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A DMA domain (one per IOMMU group): its page table, IOVA allocator, IOTLB and, in lazy
+ * mode, its flush queue. It is the translation every device of the group sees: a device
+ * access looks in the IOTLB, walks the page table on a miss (and fills the IOTLB), and
+ * faults when nothing is mapped or the permission is missing. A hit on an IOTLB entry that
+ * no longer matches the page table (an unmap not yet flushed) reaches the old page, as
+ * hardware would, and is counted as an exposure.
+ *
+ * <p>Thread safety: safe for concurrent use.
+ */
+public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
+    private final String unit;
+    private final int group;
+    private final PageTableFormat format;
+    private final PageTable table;
+    private final IovaAllocator iova;
+    private final Iotlb iotlb;
+    private final FlushQueue flushQueue;
+    private final long invalidationNs;
+    private final LongAdder exposures = new LongAdder();
+    private final LongAdder syncMaps = new LongAdder();
+
+    /**
+     * @param strict         invalidate at every unmap (else queue lazily)
+     * @param singleQueue    lazy mode with one shared 32768-entry queue instead of per-thread ones
+     * @param iotlbEntries   IOTLB capacity (a power of two)
+     * @param invalidationNs simulated cost of one hardware invalidation (busy wait), 0 for none
+     */
+    IommuDomain(String unit, int group, PageTableFormat format, boolean strict, boolean singleQueue, int iotlbEntries, long invalidationNs) {
+        this.unit = unit;
+        this.group = group;
+        this.format = format;
+        this.table = new PageTable(format);
+        this.iova = new IovaAllocator(format.granuleShift, 1);
+        this.iotlb = new Iotlb(iotlbEntries);
+        this.flushQueue = strict ? null : new FlushQueue(this, singleQueue);
+        this.invalidationNs = invalidationNs;
+    }
+
+    public PageTable table() {
+        return table;
+    }
+
+    public IovaAllocator iova() {
+        return iova;
+    }
+
+    public PageTableFormat format() {
+        return format;
+    }
+
+    /** Whether unmaps invalidate at once. */
+    public boolean strict() {
+        return flushQueue == null;
+    }
+
+    FlushQueue flushQueue() {
+        return flushQueue;
+    }
+
+    /** Synchronous invalidation of a range ({@code iommu_iotlb_sync} after an unmap). */
+    void invalidate(long iova, long len) {
+        iotlb.invalidate(iova, len);
+        spin();
+    }
+
+    @Override
+    public void flushIotlbAll() {
+        iotlb.invalidateAll();
+        spin();
+    }
+
+    @Override
+    public void freeIova(long pfn, long pages) {
+        iova.freeFast(pfn, pages);
+    }
+
+    /** Frees an unmapped IOVA range: now in strict mode (after invalidating), through the flush queue in lazy mode. */
+    void retire(long iovaAddr, long len) {
+        int shift = format.granuleShift;
+        if (flushQueue == null) {
+            invalidate(iovaAddr, len);
+            iova.freeFast(iovaAddr >>> shift, len >>> shift);
+        } else {
+            flushQueue.queue(iovaAddr >>> shift, len >>> shift);
+        }
+    }
+
+    /** Counts an {@code iotlb_sync_map} (what {@code dma_iova_sync} does). */
+    void syncMap() {
+        syncMaps.increment();
+    }
+
+    /** Flushes and empties the flush queue now (lazy mode); a no-op in strict mode. */
+    public void flushNow() {
+        if (flushQueue != null) {
+            flushQueue.drain();
+        }
+    }
+
+    private void spin() {
+        if (invalidationNs > 0) {
+            long until = System.nanoTime() + invalidationNs;
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    @Override
+    public long translate(long bus, DmaAccess access) {
+        if (bus < 0 || bus > format.apertureEnd()) {
+            return FaultReason.OUT_OF_RANGE.code();
+        }
+        long page = bus >>> 12;
+        long v = iotlb.lookup(page);
+        if (v == 0) {
+            v = table.lookup(bus);
+            if (v == 0) {
+                return FaultReason.NOT_MAPPED.code();
+            }
+            iotlb.fill(page, v);
+        } else if (table.lookup(bus) != v) {
+            exposures.increment(); // a stale entry: the unmap is not flushed yet, the old page is still reachable
+        }
+        long need = access == DmaAccess.READ ? PageTable.READ : PageTable.WRITE;
+        if ((v & need) == 0) {
+            return FaultReason.PERMISSION.code();
+        }
+        return (v & ~0xFFFL) | (bus & 0xFFF);
+    }
+
+    @Override
+    public String describe() {
+        return "iommu " + unit + " group " + group + " (" + (strict() ? "strict" : "lazy") + ", " + format.configName() + ")";
+    }
+
+    /** Figures for statistics. */
+    public Map<String, Long> gauges() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        long reserved = iova.treeGranules();
+        long cached = iova.cachedGranules();
+        long queued = flushQueue == null ? 0 : flushQueue.depth();
+        m.put("iova.granuleBytes", format.granule());
+        m.put("iova.inUseGranules", Math.max(0, reserved - cached));
+        m.put("iova.reservedGranules", reserved);
+        m.put("iova.peakReservedGranules", iova.peakTreeGranules());
+        m.put("iova.cachedGranules", cached);
+        m.put("pagetable.pages", table.tablePages());
+        m.put("iotlb.entries", (long) iotlb.capacity());
+        m.put("iotlb.hits", iotlb.hits());
+        m.put("iotlb.misses", iotlb.misses());
+        m.put("iotlb.rangeInvalidations", iotlb.rangeInvalidations());
+        m.put("iotlb.fullFlushes", iotlb.fullInvalidations());
+        m.put("iotlb.syncMaps", syncMaps.sum());
+        m.put("strict", strict() ? 1L : 0L);
+        m.put("flushQueue.depth", queued);
+        m.put("flushQueue.fullFlushes", flushQueue == null ? 0 : flushQueue.fullFlushes());
+        m.put("flushQueue.timeoutFlushes", flushQueue == null ? 0 : flushQueue.timeoutFlushes());
+        m.put("exposures", exposures.sum());
+        return m;
+    }
+
+    /** Stale-IOTLB accesses seen so far. */
+    public long exposures() {
+        return exposures.sum();
+    }
+}

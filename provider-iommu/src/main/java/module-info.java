@@ -1,0 +1,12 @@
+/**
+ * dma-iommu: IOVA allocation with per-thread range caches, multi-level page tables
+ * (x86-64 and Arm LPAE formats), a finite IOTLB, strict or lazy (flush queue)
+ * invalidation, and the two-step IOVA calls.
+ */
+module io.dma4j.provider.iommu {
+    requires io.dma4j.spi;
+
+    exports io.dma4j.provider.iommu;
+
+    provides io.dma4j.spi.DmaProvider with io.dma4j.provider.iommu.IommuProvider;
+}
