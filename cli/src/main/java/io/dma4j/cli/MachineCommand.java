@@ -60,10 +60,13 @@ final class MachineCommand implements Runnable {
             }
             out.println("devices");
             TextTable t = new TextTable("NAME", "MODEL", "PORT", "DMA-MASK", "COHERENT", "UNTRUSTED", "IOMMU", "GROUP", "BACKEND", "BARS");
+            TextTable domains = new TextTable("DEVICE", "TRANSLATION (device side)");
             for (Device d : m.devices()) {
                 t.row(d.name(), d.model() + (d.behaviour() == null ? "*" : ""), d.slot() == null ? "-" : d.slot().parent().name(),
                         bits(d.dmaMask()), d.attributes().coherent() ? "yes" : "no", d.attributes().untrusted() ? "yes" : "no",
                         d.iommu() == null ? "-" : d.iommu(), d.iommuGroup() < 0 ? "-" : d.iommuGroup(), rt.backendFor(d.name()).name(), bars(d));
+                rt.mapper(d.name()); // attaches the backend's translation (an IOMMU domain per group)
+                domains.row(d.name(), d.port().translation().describe());
             }
             t.print(out);
             boolean passive = false;
@@ -73,6 +76,8 @@ final class MachineCommand implements Runnable {
             if (passive) {
                 out.println("* no device model loaded for this model name: the device's BARs are passive");
             }
+            out.println("translations");
+            domains.print(out);
             out.flush();
         }
     }

@@ -123,7 +123,11 @@ public final class DeviceMapper implements DmaMapper {
         }
         if (ranges) {
             for (int i = 0; i < nents; i++) {
-                checkRange(call + " entry " + i, sg.phys(i), sg.length(i));
+                long phys = sg.phys(i);
+                long len = sg.length(i);
+                if (len <= 0 || Long.compareUnsigned(phys + len - 1, phys) < 0) {
+                    checkRange(call + " entry " + i, phys, len); // throws, naming the entry
+                }
             }
         }
     }

@@ -211,13 +211,14 @@ final class IommuBackend implements MappingBackend {
         long off = dma & gmask;
         long start = dma - off;
         long len = align(size + off);
-        long phys = table.iovaToPhys(dma);
-        if (phys < 0) {
+        // only untrusted devices bounce, so only they need the physical address back
+        long phys = untrusted && bounce != null ? table.iovaToPhys(dma) : 0;
+        long unmapped = table.unmap(start, len);
+        if (unmapped == 0) {
             throw new DmaApiMisuseException(name, "iommu-unmap-not-mapped", String.format("unmap of IOVA 0x%x (+%d bytes): nothing is mapped there", dma, size));
         }
-        long unmapped = table.unmap(start, len);
         domain.retire(start, len);
-        if (bounce != null && bounce.isBounce(phys)) {
+        if (untrusted && bounce != null && bounce.isBounce(phys)) {
             bounce.unmap(device, phys, size, dir, attrs);
         }
         if (unmapped != len) {

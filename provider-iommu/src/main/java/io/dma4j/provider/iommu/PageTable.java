@@ -161,11 +161,20 @@ public final class PageTable {
                 long pte = (long) PTE.getAcquire(n.pte, idx);
                 if (pte != 0) {
                     long leaf = 1L << s;
-                    if ((a & (leaf - 1)) != 0 || leaf > size - done) {
-                        return done; // partial unmap of a large page: refused
+                    int entries = n.pte.length;
+                    // clear this leaf and the following ones of this table that the range covers whole
+                    while (true) {
+                        if ((a & (leaf - 1)) != 0 || leaf > size - done) {
+                            return done; // partial unmap of a large page: refused
+                        }
+                        PTE.setRelease(n.pte, idx, 0L);
+                        done += leaf;
+                        a += leaf;
+                        idx++;
+                        if (done >= size || idx >= entries || (long) PTE.getAcquire(n.pte, idx) == 0) {
+                            break;
+                        }
                     }
-                    PTE.setRelease(n.pte, idx, 0L);
-                    done += leaf;
                     break;
                 }
                 Node child = level + 1 < format.levels ? (Node) NEXT.getAcquire(n.next, idx) : null;
