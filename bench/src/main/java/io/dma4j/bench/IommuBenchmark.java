@@ -43,6 +43,10 @@ public class IommuBenchmark {
     @Param({"strict", "lazy"})
     public String mode;
 
+    /** Simulated hardware invalidation cost (dma4j.iommu.invalidationNs); try -p invalidationNs=0,1000. */
+    @Param({"0"})
+    public String invalidationNs;
+
     private Machine machine;
     private DmaRuntime runtime;
     private DmaMapper mapper;
@@ -56,7 +60,7 @@ public class IommuBenchmark {
     public void setUp() {
         machine = Machine.createDefault();
         runtime = DmaRuntime.builder().machine(machine).config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, "false",
-                RuntimeConfig.STATS, "false", "dma4j.iommu.mode", mode))).build();
+                RuntimeConfig.STATS, "false", "dma4j.iommu.mode", mode, "dma4j.iommu.invalidationNs", invalidationNs))).build();
         mapper = runtime.mapper("dmatest1");
         page = machine.pageAllocator().allocPages(0);
         for (int i = 0; i < PAGES; i++) {

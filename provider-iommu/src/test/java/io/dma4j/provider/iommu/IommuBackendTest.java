@@ -133,6 +133,32 @@ class IommuBackendTest {
     }
 
     @Test
+    void aFullPerThreadQueueFlushesAndFreesWhatItHeld() {
+        DmaMapper m = setUp("lazy", "dmatest1", Map.of("dma4j.debug", "false"));
+        long p = page();
+        for (int i = 0; i < 600; i++) {
+            m.unmapPhys(m.mapPhys(p, 4096, BIDIRECTIONAL, 0), 4096, BIDIRECTIONAL, 0);
+        }
+        Map<String, Long> st = rt.statistics("dmatest1");
+        assertThat(st.get("backend.flushQueue.fullFlushes")).as("255 usable slots per ring").isGreaterThanOrEqualTo(2);
+        assertThat(st.get("backend.flushQueue.depth")).isLessThanOrEqualTo(255);
+        assertThat(st.get("backend.iova.reservedGranules")).as("queued IOVAs are not reused yet, but the queue bounds them")
+                .isLessThanOrEqualTo(256 + IovaAllocator.MAG_SIZE * 2L);
+    }
+
+    @Test
+    void theSingleQueueHoldsUpTo32768Entries() {
+        DmaMapper m = setUp("lazy", "dmatest1", Map.of("dma4j.debug", "false", "dma4j.iommu.flushQueue", "single"));
+        long p = page();
+        for (int i = 0; i < 600; i++) {
+            m.unmapPhys(m.mapPhys(p, 4096, BIDIRECTIONAL, 0), 4096, BIDIRECTIONAL, 0);
+        }
+        assertThat(rt.statistics("dmatest1")).containsEntry("backend.flushQueue.depth", 600L).containsEntry("backend.flushQueue.fullFlushes", 0L);
+        domain("dmatest1").flushNow();
+        assertThat(rt.statistics("dmatest1")).containsEntry("backend.flushQueue.depth", 0L);
+    }
+
+    @Test
     void unrelatedDevicesCannotReachEachOthersMappings() {
         DmaMapper m = setUp("strict", "dmatest1", Map.of());
         long p = page();
