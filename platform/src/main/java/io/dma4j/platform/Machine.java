@@ -142,6 +142,10 @@ public final class Machine implements AutoCloseable {
                     }
                 }
             }
+            FabricRouter router = new FabricRouter(devices);
+            for (Device dev : devices.values()) {
+                dev.port().setRouter(router);
+            }
             return new Machine(d, space, new PageAllocator(space.dram()), fabric, devices, iommus, faults);
         } catch (RuntimeException | Error e) {
             for (Region r : regions) {
@@ -209,6 +213,18 @@ public final class Machine implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * Hot-removes a device (surprise removal): its DMA faults from now on, peers can no
+     * longer reach its BARs, and the fabric's generation moves so that cached P2P
+     * classifications are recomputed.
+     *
+     * @throws IllegalArgumentException when there is no such device
+     */
+    public void hotRemove(String name) {
+        device(name).markRemoved();
+        fabric.bumpGeneration();
     }
 
     /** IOMMU units in description order. */

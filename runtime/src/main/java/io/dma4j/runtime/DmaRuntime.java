@@ -101,6 +101,11 @@ public final class DmaRuntime implements AutoCloseable {
         return roles;
     }
 
+    /** The peer-memory allocator of the P2P role, or {@code null} when the installed P2P provider offers none. */
+    public io.dma4j.api.PeerMemoryAllocator peerMemory() {
+        return roles.p2p() instanceof io.dma4j.api.PeerMemoryAllocator pma ? pma : null;
+    }
+
     /** The provider that maps (or would map) for a device. */
     public DiscoveredProvider backendFor(String device) {
         DeviceMapper m = mappers.get(device);

@@ -26,6 +26,7 @@ public final class Device {
     private volatile long dmaMask;
     private volatile long coherentMask;
     private volatile DeviceModel behaviour;
+    private volatile boolean removed;
 
     /**
      * @param name       unique name
@@ -129,6 +130,16 @@ public final class Device {
     /** Installs the device model (done once by the machine). */
     public void setBehaviour(DeviceModel model) {
         this.behaviour = model;
+    }
+
+    /** Whether the device was hot-removed: its DMA and its BARs no longer work. */
+    public boolean removed() {
+        return removed;
+    }
+
+    /** Marks the device hot-removed (done by {@link io.dma4j.platform.Machine#hotRemove}). */
+    public void markRemoved() {
+        this.removed = true;
     }
 
     private long checkMask(long mask) {

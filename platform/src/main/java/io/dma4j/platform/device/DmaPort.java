@@ -25,6 +25,7 @@ public final class DmaPort {
     private final PhysicalAddressSpace space;
     private final FaultLog faults;
     private final DmaTranslation initial;
+    private volatile PeerRouter router = PeerRouter.NONE;
     private volatile DmaTranslation translation;
     private final AtomicLong bytesRead = new AtomicLong();
     private final AtomicLong bytesWritten = new AtomicLong();
@@ -46,6 +47,11 @@ public final class DmaPort {
     /** Attaches a translation (what a mapping backend does when it takes the device). */
     public void attach(DmaTranslation t) {
         this.translation = Objects.requireNonNull(t, "translation");
+    }
+
+    /** Sets how the fabric routes this device's peer traffic (done once by the machine). */
+    public void setRouter(PeerRouter router) {
+        this.router = router;
     }
 
     /** Restores the translation the device started with. */
@@ -106,10 +112,19 @@ public final class DmaPort {
         while (done < len) {
             long n = Math.min(len - done, PAGE - (bus & (PAGE - 1)));
             DmaTranslation t = translation;
-            long phys = t.translate(bus, access);
+            PeerRouter pr = router;
+            long phys = pr.belowSwitch(device, bus);
             if (phys < 0) {
-                faults.record(device, bus, access, FaultReason.ofCode(phys), t.describe());
-                return done;
+                phys = t.translate(bus, access);
+                if (phys < 0) {
+                    faults.record(device, bus, access, FaultReason.ofCode(phys), t.describe());
+                    return done;
+                }
+                FaultReason blocked = pr.upstream(device, phys);
+                if (blocked != null) {
+                    faults.record(device, bus, access, blocked, t.describe() + String.format(" -> peer 0x%x", phys));
+                    return done;
+                }
             }
             Region r = space.regionFor(phys, n);
             if (r == null || !r.isMemory()) {

@@ -14,7 +14,9 @@ public enum FaultReason {
     /** The translated physical address holds no memory (a hole, or a register block). */
     UNBACKED,
     /** The address is a peer's BAR and the fabric does not route this device to it. */
-    P2P_BLOCKED;
+    P2P_BLOCKED,
+    /** The device, or the peer it addressed, was hot-removed. */
+    REMOVED;
 
     private static final FaultReason[] VALUES = values();
 

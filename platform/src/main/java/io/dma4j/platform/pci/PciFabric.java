@@ -10,13 +10,24 @@ import java.util.Map;
  * The PCI topology: host bridges at the top, root ports, switches (an upstream port with
  * downstream ports) and endpoints. Built once from the machine description.
  *
- * <p>Thread safety: immutable after {@link Builder#build()}.
+ * <p>Thread safety: the topology is immutable after {@link Builder#build()}; the generation is atomic.
  */
 public final class PciFabric {
     private final Map<String, PciNode> nodes;
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
     private PciFabric(Map<String, PciNode> nodes) {
         this.nodes = Collections.unmodifiableMap(nodes);
+    }
+
+    /** Changes whenever the fabric changes (a hot-remove): cached path results older than this are stale. */
+    public long generation() {
+        return generation.get();
+    }
+
+    /** Records a change of the fabric. */
+    public void bumpGeneration() {
+        generation.incrementAndGet();
     }
 
     /** The node of that name, or {@code null}. */

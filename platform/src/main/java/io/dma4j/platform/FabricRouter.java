@@ -1,0 +1,79 @@
+package io.dma4j.platform;
+
+import io.dma4j.platform.device.Device;
+import io.dma4j.platform.device.FaultReason;
+import io.dma4j.platform.device.PeerRouter;
+import io.dma4j.platform.pci.Bar;
+import io.dma4j.platform.pci.PciNode;
+import io.dma4j.platform.pci.PciPath;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The machine's peer routing: which memory BARs a device reaches at the switch, and which
+ * the host bridge lets it reach from above. Thread-safe (immutable lists, volatile device state).
+ */
+final class FabricRouter implements PeerRouter {
+    private record MemoryBar(Device owner, Bar bar) {
+    }
+
+    private final Map<String, Device> devices;
+    private final List<MemoryBar> bars = new ArrayList<>();
+
+    FabricRouter(Map<String, Device> devices) {
+        this.devices = devices;
+        for (Device d : devices.values()) {
+            for (Bar b : d.bars()) {
+                if (b.kind() == Bar.Kind.MEMORY) {
+                    bars.add(new MemoryBar(d, b));
+                }
+            }
+        }
+    }
+
+    @Override
+    public long belowSwitch(String device, long bus) {
+        for (int i = 0; i < bars.size(); i++) {
+            MemoryBar mb = bars.get(i);
+            if (!mb.bar.containsBus(bus) || mb.owner.name().equals(device)) {
+                continue;
+            }
+            Device from = devices.get(device);
+            if (from.slot() == null || mb.owner.slot() == null || from.removed() || mb.owner.removed()) {
+                continue;
+            }
+            if (PciPath.between(mb.owner.slot(), from.slot()).staysBelowSwitch()) {
+                return mb.bar.cpuAddress() + (bus - mb.bar.busAddress());
+            }
+            // another hierarchy may use the same bus addresses: keep looking
+        }
+        return -1;
+    }
+
+    @Override
+    public FaultReason upstream(String device, long phys) {
+        Device from = devices.get(device);
+        if (from.removed()) {
+            return FaultReason.REMOVED;
+        }
+        for (int i = 0; i < bars.size(); i++) {
+            MemoryBar mb = bars.get(i);
+            if (!mb.bar.containsCpu(phys) || mb.owner == from) {
+                continue;
+            }
+            if (mb.owner.removed()) {
+                return FaultReason.REMOVED;
+            }
+            if (from.slot() == null || mb.owner.slot() == null) {
+                return FaultReason.P2P_BLOCKED;
+            }
+            PciNode a = from.slot().hostBridge();
+            PciNode b = mb.owner.slot().hostBridge();
+            boolean forwards = a == b ? a.p2pForwarding() : a.p2pForwarding() && b.p2pForwarding();
+            return forwards ? null : FaultReason.P2P_BLOCKED;
+        }
+        return null;
+    }
+}
