@@ -29,6 +29,9 @@ final class MachineCommand implements Runnable {
     @Option(names = "--json", description = "Print JSON instead of text.")
     boolean json;
 
+    @Option(names = "--p2p", description = "Also print the peer-to-peer matrix: how each client reaches each device's memory BARs, and the distance.")
+    boolean p2p;
+
     @Spec
     CommandSpec spec;
 
@@ -78,8 +81,61 @@ final class MachineCommand implements Runnable {
             }
             out.println("translations");
             domains.print(out);
+            if (p2p) {
+                printP2p(out, rt);
+            }
             out.flush();
         }
+    }
+
+    private static void printP2p(PrintWriter out, DmaRuntime rt) {
+        Machine m = rt.machine();
+        io.dma4j.spi.P2pClassifier c = rt.roles().p2p();
+        io.dma4j.api.PeerMemoryAllocator pm = rt.peerMemory();
+        out.println("peer-to-peer (client row -> provider column: map type/distance; x = not supported)");
+        if (c == null) {
+            out.println("  no P2P provider is installed: every peer address is NOT_SUPPORTED");
+            return;
+        }
+        List<Device> providers = new ArrayList<>();
+        for (Device d : m.devices()) {
+            for (Bar b : d.bars()) {
+                if (b.kind() == Bar.Kind.MEMORY && !providers.contains(d)) {
+                    providers.add(d);
+                }
+            }
+        }
+        List<String> header = new ArrayList<>();
+        header.add("CLIENT");
+        for (Device p : providers) {
+            header.add(p.name());
+        }
+        TextTable t = new TextTable(header.toArray(String[]::new));
+        for (Device client : m.devices()) {
+            List<Object> row = new ArrayList<>();
+            row.add(client.name());
+            for (Device p : providers) {
+                Bar bar = null;
+                for (Bar b : p.bars()) {
+                    if (b.kind() == Bar.Kind.MEMORY) {
+                        bar = b;
+                    }
+                }
+                if (p == client) {
+                    row.add("self");
+                    continue;
+                }
+                io.dma4j.api.P2pMapType type = c.classify(client, bar);
+                int dist = pm == null ? -1 : pm.distance(p, List.of(client));
+                row.add(switch (type) {
+                    case BUS_ADDR -> "bus/" + dist;
+                    case THRU_HOST_BRIDGE -> "host-bridge/" + dist;
+                    default -> "x";
+                });
+            }
+            t.row(row.toArray());
+        }
+        t.print(out);
     }
 
     private static void tree(PrintWriter out, PciNode n, String indent) {

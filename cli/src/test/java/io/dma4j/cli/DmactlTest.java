@@ -43,6 +43,15 @@ class DmactlTest {
     }
 
     @Test
+    void machineP2pPrintsTheMatrix() {
+        Run r = dmactl("machine", "--p2p");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("peer-to-peer (client row -> provider column")
+                .containsPattern("rnic0\\s+bus/4\n").containsPattern("dmatest0\\s+x\n")
+                .containsPattern("dmatest1\\s+iommu dmar0 group 3 \\(lazy, x86-64\\)");
+    }
+
+    @Test
     void mapBenchMeasuresAndPrintsJson() throws Exception {
         Run r = dmactl("map-bench", "--seconds", "0.3", "--granule", "4", "--dir", "1", "--json");
         assertThat(r.code()).as(r.err()).isZero();
