@@ -254,35 +254,31 @@ final class Swiotlb implements BounceService {
 
     @Override
     public void syncForCpu(Device device, long bouncePhys, long size, DmaDirection dir) {
-        if (!dir.deviceWrites()) {
-            return;
+        if (dir.deviceWrites()) {
+            space.copy(bouncePhys, originalOf(device, bouncePhys, size, "syncForCpu"), size);
+            bouncedBytes.add(size);
         }
-        BlockIndex ix = index;
-        int b = block(ix, bouncePhys);
-        if (b < 0) {
-            throw notMapped(device, bouncePhys, size, "syncForCpu");
-        }
-        SlotPool pool = ix.pools[b];
-        int slot = pool.slotOf(ix.blocks[b], bouncePhys);
-        checkBounds(device, pool, slot, bouncePhys, size, "syncForCpu");
-        copyBack(pool, slot, bouncePhys, size);
     }
 
     @Override
     public void syncForDevice(Device device, long bouncePhys, long size, DmaDirection dir) {
-        if (!dir.deviceReads()) {
-            return;
+        if (dir.deviceReads()) {
+            space.copy(originalOf(device, bouncePhys, size, "syncForDevice"), bouncePhys, size);
+            bouncedBytes.add(size);
         }
+    }
+
+    /** The original address behind a bounce address, after checking the range lies in a live mapping. */
+    private long originalOf(Device device, long bouncePhys, long size, String call) {
         BlockIndex ix = index;
         int b = block(ix, bouncePhys);
         if (b < 0) {
-            throw notMapped(device, bouncePhys, size, "syncForDevice");
+            throw notMapped(device, bouncePhys, size, call);
         }
         SlotPool pool = ix.pools[b];
         int slot = pool.slotOf(ix.blocks[b], bouncePhys);
-        checkBounds(device, pool, slot, bouncePhys, size, "syncForDevice");
-        space.copy(pool.orig[slot] + (bouncePhys & (SlotPool.SLOT_SIZE - 1)), bouncePhys, size);
-        bouncedBytes.add(size);
+        checkBounds(device, pool, slot, bouncePhys, size, call);
+        return pool.orig[slot] + (bouncePhys & (SlotPool.SLOT_SIZE - 1));
     }
 
     private void copyBack(SlotPool pool, int slot, long bouncePhys, long size) {
