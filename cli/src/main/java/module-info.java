@@ -3,6 +3,9 @@ module io.dma4j.cli {
     requires io.dma4j.runtime;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
+    requires io.dma4j.conformance;
+    requires org.junit.platform.launcher;
+    requires org.junit.platform.reporting;
 
     opens io.dma4j.cli to info.picocli;
 }
