@@ -52,6 +52,21 @@ class DmactlTest {
     }
 
     @Test
+    void conformanceRunsTheKitAndWritesAJunitReport(@TempDir Path reports) throws Exception {
+        Run r = dmactl("conformance", "--provider", "direct", "--report", reports.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("provider direct").containsPattern("direct\\s+required_mask_neverExceeded\\s+passed")
+                .containsPattern("direct\\s+optional_linkSync_oneContiguousRange\\s+skipped\\s+Assumption failed: the provider does not declare TWO_STEP")
+                .containsPattern("12 rules: 7 passed, 0 failed, 5 skipped");
+        try (var files = Files.list(reports)) {
+            assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("TEST-") && n.endsWith(".xml"));
+        }
+        Run none = dmactl("conformance", "--provider", "nosuch", "--report", reports.toString());
+        assertThat(none.code()).isEqualTo(1);
+        assertThat(none.err()).isEqualTo("dmactl: no provider named 'nosuch' was found\n");
+    }
+
+    @Test
     void mapBenchMeasuresAndPrintsJson() throws Exception {
         Run r = dmactl("map-bench", "--seconds", "0.3", "--granule", "4", "--dir", "1", "--json");
         assertThat(r.code()).as(r.err()).isZero();

@@ -1,0 +1,291 @@
+package com.example.fixedwindow;
+
+import io.dma4j.api.CoherentBuffer;
+import io.dma4j.api.DmaDirection;
+import io.dma4j.api.DmaMappingException;
+import io.dma4j.api.IovaState;
+import io.dma4j.api.P2pMapType;
+import io.dma4j.api.P2pState;
+import io.dma4j.api.ScatterList;
+import io.dma4j.platform.Machine;
+import io.dma4j.platform.device.Device;
+import io.dma4j.platform.device.DmaAccess;
+import io.dma4j.platform.device.DmaTranslation;
+import io.dma4j.platform.device.FaultReason;
+import io.dma4j.platform.memory.PageAllocator;
+import io.dma4j.spi.BackendContext;
+import io.dma4j.spi.MappingBackend;
+import io.dma4j.spi.PeerMemory;
+
+import java.lang.foreign.MemorySegment;
+import java.util.BitSet;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The fixed-window unit for one device: IOVAs {@code [WINDOW, WINDOW + 256 MiB)} map
+ * through a table of 65536 entries ({@code phys | read | write | valid}); anything else,
+ * or an empty entry, faults. Slots are allocated first fit under one lock; unmapping
+ * clears the entries at once (the unit has no IOTLB to flush). No two-step support.
+ *
+ * <p>Thread safety: safe for concurrent use.
+ */
+final class FixedWindowBackend implements MappingBackend, DmaTranslation {
+    static final long WINDOW = 0x8000_0000L;
+    static final int SLOTS = 65536;
+    private static final long VALID = 1;
+    private static final long READ = 2;
+    private static final long WRITE = 4;
+
+    private final Machine machine;
+    private final Device device;
+    private final BackendContext ctx;
+    private final AtomicLongArray table = new AtomicLongArray(SLOTS);
+    private final BitSet used = new BitSet(SLOTS);
+
+    FixedWindowBackend(BackendContext ctx) {
+        this.ctx = ctx;
+        this.machine = ctx.machine();
+        this.device = ctx.device();
+        device.port().attach(this);
+    }
+
+    // ---------------------------------------------------------------- the device side
+
+    @Override
+    public long translate(long bus, DmaAccess access) {
+        long i = (bus - WINDOW) >>> 12;
+        if (bus < WINDOW || i >= SLOTS) {
+            return FaultReason.OUT_OF_RANGE.code();
+        }
+        long e = table.get((int) i);
+        if ((e & VALID) == 0) {
+            return FaultReason.NOT_MAPPED.code();
+        }
+        if ((e & (access == DmaAccess.READ ? READ : WRITE)) == 0) {
+            return FaultReason.PERMISSION.code();
+        }
+        return (e & ~0xFFFL) | (bus & 0xFFF);
+    }
+
+    @Override
+    public String describe() {
+        return "fixed window 0x80000000+256MiB";
+    }
+
+    // ---------------------------------------------------------------- mapping
+
+    @Override
+    public long mapPhys(long phys, long size, DmaDirection dir, int attrs) {
+        if (Long.compareUnsigned(WINDOW + (long) SLOTS * 4096 - 1, device.dmaMask()) > 0) {
+            throw new DmaMappingException(device.name(), phys, size, "the window ends above the DMA mask");
+        }
+        long off = phys & 0xFFF;
+        int n = (int) ((size + off + 0xFFF) >>> 12);
+        int first;
+        synchronized (used) {
+            first = findFree(n);
+            if (first < 0) {
+                throw new DmaMappingException(device.name(), phys, size, "the fixed window is full");
+            }
+            used.set(first, first + n);
+        }
+        long perm = VALID | (dir.deviceReads() ? READ : 0) | (dir.deviceWrites() ? WRITE : 0);
+        for (int i = 0; i < n; i++) {
+            table.set(first + i, ((phys & ~0xFFFL) + ((long) i << 12)) | perm);
+        }
+        return WINDOW + ((long) first << 12) + off;
+    }
+
+    private int findFree(int n) {
+        int start = used.nextClearBit(0);
+        while (start + n <= SLOTS) {
+            int busy = used.nextSetBit(start);
+            if (busy < 0 || busy >= start + n) {
+                return start;
+            }
+            start = used.nextClearBit(busy);
+        }
+        return -1;
+    }
+
+    @Override
+    public void unmapPhys(long dma, long size, DmaDirection dir, int attrs) {
+        int first = (int) ((dma - WINDOW) >>> 12);
+        int n = (int) ((size + (dma & 0xFFF) + 0xFFF) >>> 12);
+        for (int i = 0; i < n; i++) {
+            table.set(first + i, 0);
+        }
+        synchronized (used) {
+            used.clear(first, first + n);
+        }
+    }
+
+    @Override
+    public int mapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
+        for (int i = 0; i < nents; i++) {
+            try {
+                sg.setDma(i, mapPhys(sg.phys(i), sg.length(i), dir, attrs), sg.length(i), 0);
+            } catch (RuntimeException e) {
+                unmapSg(sg, i, dir, attrs);
+                throw e;
+            }
+        }
+        return nents;
+    }
+
+    @Override
+    public void unmapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
+        for (int i = 0; i < nents; i++) {
+            unmapPhys(sg.dmaAddress(i), sg.dmaLength(i), dir, attrs);
+        }
+    }
+
+    @Override
+    public void syncForCpu(long dma, long size, DmaDirection dir) {
+        // coherent and never bounces: nothing to do
+    }
+
+    @Override
+    public void syncForDevice(long dma, long size, DmaDirection dir) {
+        // coherent and never bounces: nothing to do
+    }
+
+    @Override
+    public void syncSgForCpu(ScatterList sg, int nents, DmaDirection dir) {
+        // nothing to do
+    }
+
+    @Override
+    public void syncSgForDevice(ScatterList sg, int nents, DmaDirection dir) {
+        // nothing to do
+    }
+
+    @Override
+    public CoherentBuffer allocCoherent(long size, int attrs) {
+        long phys = machine.pageAllocator().allocPages(PageAllocator.orderFor(size));
+        long dma = mapPhys(phys, size, DmaDirection.BIDIRECTIONAL, attrs);
+        return new CoherentBuffer(machine.addressSpace().view(phys, size), dma, phys, size);
+    }
+
+    @Override
+    public void freeCoherent(long size, MemorySegment cpu, long dma) {
+        long phys = translate(dma, DmaAccess.READ);
+        unmapPhys(dma, size, DmaDirection.BIDIRECTIONAL, 0);
+        machine.pageAllocator().freePages(phys);
+    }
+
+    // ---------------------------------------------------------------- no two-step support
+
+    @Override
+    public boolean iovaTryAlloc(IovaState state, long phys, long size) {
+        state.clear();
+        return false;
+    }
+
+    @Override
+    public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
+        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
+    }
+
+    @Override
+    public void iovaSync(IovaState state, long offset, long size) {
+        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
+    }
+
+    @Override
+    public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
+        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
+    }
+
+    @Override
+    public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
+        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
+    }
+
+    @Override
+    public void iovaFree(IovaState state) {
+        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    @Override
+    public String providerName() {
+        return "fixed-window";
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public void release() {
+        device.port().detach();
+    }
+
+    @Override
+    public boolean needUnmap() {
+        return true;
+    }
+
+    @Override
+    public boolean needSync(long dma) {
+        return false;
+    }
+
+    @Override
+    public long maxMappingSize() {
+        return (long) SLOTS * 4096;
+    }
+
+    @Override
+    public long optMappingSize() {
+        return maxMappingSize();
+    }
+
+    @Override
+    public long mergeBoundary() {
+        return 0;
+    }
+
+    @Override
+    public long getMask() {
+        return device.dmaMask();
+    }
+
+    @Override
+    public void setMask(long mask) {
+        device.setDmaMask(mask);
+    }
+
+    @Override
+    public long getCoherentMask() {
+        return device.coherentMask();
+    }
+
+    @Override
+    public void setCoherentMask(long mask) {
+        device.setCoherentMask(mask);
+    }
+
+    @Override
+    public long requiredMask() {
+        return 0xFFFF_FFFFL;
+    }
+
+    @Override
+    public long maxSegmentSize() {
+        return device.attributes().maxSegmentSize();
+    }
+
+    @Override
+    public long segmentBoundary() {
+        return device.attributes().segmentBoundaryMask();
+    }
+
+    @Override
+    public P2pMapType p2pMapType(P2pState state, long phys) {
+        return PeerMemory.mapType(machine, ctx.p2p(), device, state, phys);
+    }
+}
