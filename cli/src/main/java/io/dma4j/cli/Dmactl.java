@@ -14,7 +14,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "dmactl", mixinStandardHelpOptions = true, versionProvider = Dmactl.Version.class,
         description = "The dma4j command line: the Linux DMA mapping layer over a simulated machine.",
-        subcommands = {ProvidersCommand.class, MachineCommand.class, MapBenchCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProvidersCommand.class, MachineCommand.class, MapBenchCommand.class, RunCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
 public final class Dmactl implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

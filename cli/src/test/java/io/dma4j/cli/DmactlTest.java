@@ -39,7 +39,7 @@ class DmactlTest {
                 .contains("  IOMMUs     dmar0 (translating)")
                 .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
                 .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
-                .containsPattern("nvme0\\s+nvme\\*.*2:mem@0x4000000000/64MiB");
+                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\*");
     }
 
     @Test
@@ -64,6 +64,26 @@ class DmactlTest {
         Run none = dmactl("conformance", "--provider", "nosuch", "--report", reports.toString());
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).isEqualTo("dmactl: no provider named 'nosuch' was found\n");
+    }
+
+    @Test
+    void runNvmeVerifiesEveryByteOnBothApis() throws Exception {
+        for (String api : new String[] {"two-step", "classic"}) {
+            Run r = dmactl("run", "nvme", "--requests", "40", "--api", api, "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode s = new ObjectMapper().readTree(r.out());
+            assertThat(s.get("verifyFailures").asLong()).isZero();
+            assertThat(s.get("requests").asLong()).isEqualTo(80);
+            assertThat(s.get("backend").asText()).isEqualTo("iommu");
+            if (api.equals("two-step")) {
+                assertThat(s.get("bookkeepingBytesPerRequest").asDouble()).as("one IOVA state per request").isEqualTo(16.0);
+            } else {
+                assertThat(s.get("bookkeepingBytesPerRequest").asDouble()).as("16 bytes per mapped segment").isGreaterThan(16.0);
+            }
+        }
+        Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).isEqualTo("dmactl: --max-size 16MiB exceeds the controller's transfer limit 4 MiB\n");
     }
 
     @Test

@@ -37,8 +37,11 @@ final class FabricRouter implements PeerRouter {
     public long belowSwitch(String device, long bus) {
         for (int i = 0; i < bars.size(); i++) {
             MemoryBar mb = bars.get(i);
-            if (!mb.bar.containsBus(bus) || mb.owner.name().equals(device)) {
+            if (!mb.bar.containsBus(bus)) {
                 continue;
+            }
+            if (mb.owner.name().equals(device)) { // a device reaches its own memory BAR internally
+                return mb.owner.removed() ? -1 : mb.bar.cpuAddress() + (bus - mb.bar.busAddress());
             }
             Device from = devices.get(device);
             if (from.slot() == null || mb.owner.slot() == null || from.removed() || mb.owner.removed()) {

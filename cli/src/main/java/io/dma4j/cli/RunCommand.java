@@ -1,0 +1,171 @@
+package io.dma4j.cli;
+
+import io.dma4j.consumers.nvme.Nvme;
+import io.dma4j.consumers.nvme.NvmeDriver;
+import io.dma4j.platform.ByteSize;
+import io.dma4j.platform.Machine;
+import io.dma4j.platform.memory.PageAllocator;
+import io.dma4j.runtime.DmaRuntime;
+import io.dma4j.runtime.RuntimeConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dmactl run nvme}: a workload on the NVMe driver and controller model — writes then
+ * reads back random or sequential requests of 4 KiB up to the transfer limit, each buffer
+ * made of scattered pages, verifying every byte.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Runs a workload. 'nvme': writes and reads back requests through the NVMe driver, verifying every byte,",
+                "and reports IOPS, time spent mapping, bookkeeping per request and the backend's figures."})
+final class RunCommand implements Callable<Integer> {
+    @Mixin
+    RuntimeOptions options;
+
+    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme.")
+    String workload;
+
+    @Option(names = "--device", defaultValue = "nvme0", description = "The NVMe controller (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--requests", defaultValue = "2000", description = "Write+read pairs to run (default: ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--min-size", defaultValue = "4KiB", description = "Smallest request (default: ${DEFAULT-VALUE}).")
+    String minSize;
+
+    @Option(names = "--max-size", defaultValue = "128KiB", description = "Largest request, at most the controller's MDTS (default: ${DEFAULT-VALUE}).")
+    String maxSize;
+
+    @Option(names = "--pattern", defaultValue = "random", description = "random or sequential LBAs (default: ${DEFAULT-VALUE}).")
+    String pattern;
+
+    @Option(names = "--api", defaultValue = "two-step", converter = MapBenchCommand.ApiConverter.class, description = "two-step or classic (default: ${DEFAULT-VALUE}).")
+    MapBench.Api api;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print the summary as JSON.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (!workload.equals("nvme")) {
+            throw new IllegalArgumentException("unknown workload '" + workload + "' (expected: nvme)");
+        }
+        long min = ByteSize.parse(minSize);
+        long max = ByteSize.parse(maxSize);
+        if (min < 4096 || max < min || min % 4096 != 0 || max % 4096 != 0) {
+            throw new IllegalArgumentException("--min-size/--max-size " + minSize + "/" + maxSize + " (expected: multiples of 4 KiB, min <= max)");
+        }
+        if (!pattern.equals("random") && !pattern.equals("sequential")) {
+            throw new IllegalArgumentException("--pattern " + pattern + " (expected: random or sequential)");
+        }
+        if (requests < 1) {
+            throw new IllegalArgumentException("--requests " + requests + " (expected: >= 1)");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
+        try (DmaRuntime rt = options.runtime(defaults)) {
+            Machine m = rt.machine();
+            NvmeDriver nvme = new NvmeDriver(rt.mapper(device), m.addressSpace());
+            nvme.setTwoStep(api == MapBench.Api.TWO_STEP);
+            if (max > nvme.maxTransferBytes()) {
+                throw new IllegalArgumentException("--max-size " + maxSize + " exceeds the controller's transfer limit " + ByteSize.format(nvme.maxTransferBytes()));
+            }
+            int maxPages = (int) (max / 4096);
+            long[] src = new long[maxPages];
+            long[] dst = new long[maxPages];
+            long[] len = new long[maxPages];
+            for (int i = 0; i < maxPages; i++) {
+                src[i] = m.pageAllocator().allocPages(0);
+                dst[i] = m.pageAllocator().allocPages(0);
+                m.pageAllocator().allocPages(0); // keep the pages apart: a scattered buffer
+                len[i] = 4096;
+            }
+            SplittableRandom rnd = new SplittableRandom(seed);
+            long lbas = (1L << 30) / Nvme.LBA;
+            long seq = 0;
+            long bytes = 0;
+            long bad = 0;
+            long start = System.nanoTime();
+            java.io.Console console = System.console();
+            boolean live = !json && console != null && console.isTerminal();
+            long lastShown = start;
+            for (int r = 0; r < requests; r++) {
+                int pages = (int) ((min + rnd.nextLong((max - min) / 4096 + 1) * 4096) / 4096);
+                long size = pages * 4096L;
+                long lba = pattern.equals("random") ? rnd.nextLong(lbas - size / Nvme.LBA) & ~7L : seq;
+                seq = (seq + size / Nvme.LBA) % (lbas - max / Nvme.LBA);
+                long tag = rnd.nextLong();
+                for (int i = 0; i < pages; i++) {
+                    m.addressSpace().writeLong(src[i], tag + i);
+                    m.addressSpace().writeLong(src[i] + 4088, ~(tag + i));
+                    m.addressSpace().writeLong(dst[i], 0);
+                }
+                int ws = nvme.write(lba, src, len, pages);
+                int rs = nvme.read(lba, dst, len, pages);
+                for (int i = 0; i < pages; i++) {
+                    if (ws != 0 || rs != 0 || m.addressSpace().readLong(dst[i]) != tag + i || m.addressSpace().readLong(dst[i] + 4088) != ~(tag + i)) {
+                        bad++;
+                        break;
+                    }
+                }
+                bytes += 2 * size;
+                long now = System.nanoTime();
+                if (live && now - lastShown > 200_000_000L) {
+                    spec.commandLine().getErr().printf(Locale.ROOT, "\r%,d/%,d request pairs", r + 1, requests);
+                    spec.commandLine().getErr().flush();
+                    lastShown = now;
+                }
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            if (live) {
+                spec.commandLine().getErr().print("\r" + " ".repeat(60) + "\r");
+            }
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("device", device);
+            summary.put("backend", rt.backendFor(device).name());
+            summary.put("api", api == MapBench.Api.CLASSIC ? "classic" : "two-step");
+            summary.put("requests", nvme.requests());
+            summary.put("verifyFailures", bad);
+            summary.put("iops", nvme.requests() / secs);
+            summary.put("megabytesPerSecond", bytes / secs / 1e6);
+            summary.put("mappingNsPerRequest", (double) nvme.mappingNanos() / nvme.requests());
+            summary.put("bookkeepingBytesPerRequest", (double) nvme.bookkeepingBytes() / nvme.requests());
+            Map<String, Long> stats = rt.statistics(device);
+            for (String k : new String[] {"backend.iova.peakReservedGranules", "backend.iotlb.rangeInvalidations", "backend.iotlb.fullFlushes",
+                    "backend.iotlb.syncMaps", "backend.exposures", "bounce.mappings", "bounce.slots.highWater", "faults"}) {
+                if (stats.containsKey(k)) {
+                    summary.put(k, stats.get(k));
+                }
+            }
+            if (json) {
+                out.println(Json.write(summary));
+            } else {
+                out.printf(Locale.ROOT, "run nvme: %s (backend %s), api %s, %s %s..%s requests%n", device, summary.get("backend"), summary.get("api"),
+                        pattern, ByteSize.format(min), ByteSize.format(max));
+                TextTable t = new TextTable("FIGURE", "VALUE");
+                summary.forEach((k, v) -> t.row(k, v instanceof Double d ? String.format(Locale.ROOT, "%.1f", d) : v));
+                t.print(out);
+            }
+            out.flush();
+            return bad == 0 ? 0 : 1;
+        }
+    }
+}

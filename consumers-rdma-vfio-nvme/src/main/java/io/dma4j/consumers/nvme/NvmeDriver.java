@@ -1,0 +1,333 @@
+package io.dma4j.consumers.nvme;
+
+import io.dma4j.api.CoherentBuffer;
+import io.dma4j.api.DmaDirection;
+import io.dma4j.api.DmaMapper;
+import io.dma4j.consumers.block.BlockDmaIterator;
+import io.dma4j.platform.memory.PhysicalAddressSpace;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An NVMe driver over the DMA API, in the manner of drivers/nvme/host/pci.c: admin and one
+ * I/O queue pair in coherent DMA memory, doorbells written to BAR 0, data mapped with the
+ * {@link BlockDmaIterator} (one IOVA range when the backend has IOVA space), described by
+ * PRPs (PRP1, PRP2 as data or list pointer, list pages chained through their last slot) or
+ * by SGLs when the controller supports them and the average segment reaches
+ * {@link #SGL_THRESHOLD}, and unmapped on completion.
+ *
+ * <p>Thread safety: one thread at a time (one I/O queue, no locking).
+ */
+public final class NvmeDriver {
+    /** The kernel's default sgl_threshold. */
+    public static final long SGL_THRESHOLD = 32 * 1024;
+    /** Most data segments per command (one SGL descriptor page). */
+    public static final int MAX_SEGMENTS = 256;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int ADMIN_DEPTH = 32;
+    private static final int IO_DEPTH = 64;
+
+    /** A queue pair: SQ and CQ in coherent memory, the driver's tail and head, the expected phase. */
+    private static final class QueuePair {
+        final int qid;
+        final CoherentBuffer sq;
+        final CoherentBuffer cq;
+        final int depth;
+        int tail;
+        int head;
+        boolean phase = true;
+
+        QueuePair(int qid, CoherentBuffer sq, CoherentBuffer cq, int depth) {
+            this.qid = qid;
+            this.sq = sq;
+            this.cq = cq;
+            this.depth = depth;
+        }
+    }
+
+    private final DmaMapper mapper;
+    private final PhysicalAddressSpace cpu;
+    private final long regs;
+    private final QueuePair admin;
+    private final QueuePair io;
+    private final ArrayDeque<CoherentBuffer> descriptorPages = new ArrayDeque<>();
+    private final List<CoherentBuffer> inUse = new ArrayList<>();
+    private final BlockDmaIterator iter = new BlockDmaIterator(MAX_SEGMENTS);
+    private final int mdts;
+    private final boolean sgls;
+    private int cid;
+    private long lastBookkeeping;
+    private boolean lastUsedSgl;
+    private long requests;
+    private long mappingNanos;
+    private long bookkeepingBytes;
+
+    /**
+     * Brings the controller up: admin queues, Identify, one I/O queue pair.
+     *
+     * @throws IllegalStateException when the controller fails an admin command
+     */
+    public NvmeDriver(DmaMapper mapper, PhysicalAddressSpace cpu) {
+        this.mapper = mapper;
+        this.cpu = cpu;
+        this.regs = mapper.device().bar(0).cpuAddress();
+        cpu.writeLong(regs + Nvme.REG_CC, 0);
+        admin = new QueuePair(0, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.SQE_SIZE, 0), mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.CQE_SIZE, 0), ADMIN_DEPTH);
+        cpu.writeInt(regs + Nvme.REG_AQA, ((ADMIN_DEPTH - 1) << 16) | (ADMIN_DEPTH - 1));
+        cpu.writeLong(regs + Nvme.REG_ASQ, admin.sq.dmaAddress());
+        cpu.writeLong(regs + Nvme.REG_ACQ, admin.cq.dmaAddress());
+        cpu.writeLong(regs + Nvme.REG_CC, 1);
+        if ((cpu.readInt(regs + Nvme.REG_CSTS) & 1) == 0) {
+            throw new IllegalStateException(mapper.device().name() + ": controller did not become ready");
+        }
+        CoherentBuffer id = mapper.allocCoherent(Nvme.PAGE, 0);
+        adminCommand(Nvme.ADMIN_IDENTIFY, id.dmaAddress(), 1, 0, "Identify Controller");
+        mdts = id.cpu().get(ValueLayout.JAVA_BYTE, 77);
+        sgls = (id.cpu().get(INT, 536) & 3) != 0;
+        mapper.freeCoherent(id);
+        io = new QueuePair(1, mapper.allocCoherent((long) IO_DEPTH * Nvme.SQE_SIZE, 0), mapper.allocCoherent((long) IO_DEPTH * Nvme.CQE_SIZE, 0), IO_DEPTH);
+        adminCommand(Nvme.ADMIN_CREATE_CQ, io.cq.dmaAddress(), ((IO_DEPTH - 1) << 16) | 1, 1, "Create I/O CQ");
+        adminCommand(Nvme.ADMIN_CREATE_SQ, io.sq.dmaAddress(), ((IO_DEPTH - 1) << 16) | 1, 1 << 16, "Create I/O SQ");
+    }
+
+    private void adminCommand(int opcode, long prp1, int cdw10, int cdw11, String what) {
+        int status = submit(admin, opcode, Nvme.PSDT_PRP, prp1, 0, cdw10, cdw11, 0, 0);
+        if (status != Nvme.SC_SUCCESS) {
+            throw new IllegalStateException(String.format("%s: %s failed with status 0x%x", mapper.device().name(), what, status));
+        }
+    }
+
+    /** The largest transfer the controller accepts, in bytes (MDTS). */
+    public long maxTransferBytes() {
+        return Nvme.PAGE << mdts;
+    }
+
+    /** Whether the controller supports SGLs. */
+    public boolean sglSupported() {
+        return sgls;
+    }
+
+    /** Bytes the last request kept for unmapping (the IOVA state, or its mapped segments, or none). */
+    public long lastBookkeepingBytes() {
+        return lastBookkeeping;
+    }
+
+    /** Uses one IOVA range per request when the backend offers it (true, the default) or maps segment by segment. */
+    public void setTwoStep(boolean twoStep) {
+        iter.setTryIova(twoStep);
+    }
+
+    /** Requests completed (successfully or not) through {@link #read} and {@link #write}. */
+    public long requests() {
+        return requests;
+    }
+
+    /** Nanoseconds spent mapping and unmapping data, over all requests. */
+    public long mappingNanos() {
+        return mappingNanos;
+    }
+
+    /** Bytes of unmap bookkeeping kept, summed over all requests. */
+    public long bookkeepingBytes() {
+        return bookkeepingBytes;
+    }
+
+    /** Whether the last request was described with an SGL. */
+    public boolean lastUsedSgl() {
+        return lastUsedSgl;
+    }
+
+    /** Writes {@code n} physical segments to the namespace at {@code lba}; the NVMe status (0 = success). */
+    public int write(long lba, long[] phys, long[] len, int n) {
+        return rw(Nvme.IO_WRITE, DmaDirection.TO_DEVICE, lba, phys, len, n);
+    }
+
+    /** Reads from the namespace at {@code lba} into {@code n} physical segments; the NVMe status. */
+    public int read(long lba, long[] phys, long[] len, int n) {
+        return rw(Nvme.IO_READ, DmaDirection.FROM_DEVICE, lba, phys, len, n);
+    }
+
+    private int rw(int opcode, DmaDirection dir, long lba, long[] phys, long[] len, int n) {
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            total += len[i];
+        }
+        if (total == 0 || total % Nvme.LBA != 0 || total > maxTransferBytes()) {
+            throw new IllegalArgumentException(String.format("%s: %d bytes (expected: a multiple of %d, at most the MDTS limit %d)",
+                    mapper.device().name(), total, Nvme.LBA, maxTransferBytes()));
+        }
+        boolean gaps = false;
+        for (int i = 0; i < n; i++) {
+            gaps |= (i > 0 && (phys[i] & (Nvme.PAGE - 1)) != 0) || (i < n - 1 && ((phys[i] + len[i]) & (Nvme.PAGE - 1)) != 0);
+        }
+        if (gaps && !sgls) {
+            throw new IllegalArgumentException(mapper.device().name() + ": the segments have gaps a PRP list cannot describe and the controller has no SGLs");
+        }
+        long t0 = System.nanoTime();
+        int count = iter.map(mapper, phys, len, n, dir);
+        mappingNanos += System.nanoTime() - t0;
+        lastBookkeeping = iter.bookkeepingBytes();
+        bookkeepingBytes += lastBookkeeping;
+        requests++;
+        int nseg = iter.coalesced() ? 1 : count;
+        boolean dmaGaps = false; // bouncing without a min align mask can move segment offsets
+        for (int i = 0; i < count; i++) {
+            dmaGaps |= (i > 0 && (iter.dmaAddress(i) & (Nvme.PAGE - 1)) != 0)
+                    || (i < count - 1 && ((iter.dmaAddress(i) + iter.dmaLength(i)) & (Nvme.PAGE - 1)) != 0);
+        }
+        if (dmaGaps && !sgls) {
+            iter.unmap(mapper, dir);
+            throw new IllegalStateException(mapper.device().name() + ": the mapped segments have gaps a PRP list cannot describe (set a 4 KiB min align mask)");
+        }
+        boolean useSgl = sgls && (gaps || dmaGaps || (total + nseg - 1) / nseg >= SGL_THRESHOLD);
+        lastUsedSgl = useSgl;
+        try {
+            long dptr1;
+            long dptr2;
+            if (useSgl) {
+                long[] d = sgl(count);
+                dptr1 = d[0];
+                dptr2 = d[1];
+            } else {
+                long[] d = prps(count, total);
+                dptr1 = d[0];
+                dptr2 = d[1];
+            }
+            int blocks = (int) (total / Nvme.LBA) - 1;
+            return submit(io, opcode, useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocks, 0);
+        } finally {
+            long t1 = System.nanoTime();
+            iter.unmap(mapper, dir);
+            mappingNanos += System.nanoTime() - t1;
+            descriptorPages.addAll(inUse);
+            inUse.clear();
+        }
+    }
+
+    /**
+     * Submits a raw I/O command (for tools and tests that need a malformed one).
+     *
+     * @return the completion's status code
+     */
+    public int submitIo(int opcode, int psdt, long lba, int blocksMinusOne, long dptr1, long dptr2) {
+        return submit(io, opcode, psdt, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocksMinusOne, 0);
+    }
+
+    /** A 4 KiB descriptor page in coherent memory, from the pool (for tools and tests). */
+    public CoherentBuffer descriptorPage() {
+        CoherentBuffer p = descriptorPages.pollFirst();
+        if (p == null) {
+            p = mapper.allocCoherent(Nvme.PAGE, 0);
+        }
+        inUse.add(p);
+        return p;
+    }
+
+    /** Returns descriptor pages taken with {@link #descriptorPage()} outside a request. */
+    public void releaseDescriptorPages() {
+        descriptorPages.addAll(inUse);
+        inUse.clear();
+    }
+
+    // ---------------------------------------------------------------- PRPs and SGLs
+
+    /** PRP1 and PRP2 for the iterator's ranges, filling and chaining list pages as needed. */
+    private long[] prps(int count, long total) {
+        int r = 0;
+        long addr = iter.dmaAddress(0);
+        long inRange = iter.dmaLength(0);
+        long left = total;
+        long prp1 = addr;
+        long first = Math.min(left, Nvme.PAGE - (addr & (Nvme.PAGE - 1)));
+        addr += first;
+        inRange -= first;
+        left -= first;
+        if (left == 0) {
+            return new long[] {prp1, 0};
+        }
+        if (inRange == 0) {
+            r++;
+            addr = iter.dmaAddress(r);
+            inRange = iter.dmaLength(r);
+        }
+        if (left <= Nvme.PAGE) {
+            return new long[] {prp1, addr};
+        }
+        CoherentBuffer page = descriptorPage();
+        long prp2 = page.dmaAddress();
+        int slot = 0;
+        while (left > 0) {
+            if (slot == Nvme.PRPS_PER_PAGE - 1 && left > Nvme.PAGE) { // chain to a new list page
+                CoherentBuffer next = descriptorPage();
+                page.cpu().set(LONG, 8L * slot, next.dmaAddress());
+                page = next;
+                slot = 0;
+            }
+            long n = Math.min(left, Nvme.PAGE);
+            if (inRange < n && left > inRange) {
+                throw new IllegalStateException("incorrectly formed request: a segment ends inside a controller page");
+            }
+            page.cpu().set(LONG, 8L * slot++, addr);
+            addr += n;
+            inRange -= n;
+            left -= n;
+            if (inRange == 0 && left > 0) {
+                r++;
+                addr = iter.dmaAddress(r);
+                inRange = iter.dmaLength(r);
+            }
+        }
+        return new long[] {prp1, prp2};
+    }
+
+    /** The SQE's SGL: one data block, or a Last Segment descriptor pointing at a page of data blocks. */
+    private long[] sgl(int count) {
+        if (count == 1) {
+            return new long[] {iter.dmaAddress(0), iter.dmaLength(0) & 0xFFFF_FFFFL}; // type 0 in byte 39
+        }
+        CoherentBuffer page = descriptorPage();
+        MemorySegment d = page.cpu();
+        for (int i = 0; i < count; i++) {
+            d.set(LONG, 16L * i, iter.dmaAddress(i));
+            d.set(INT, 16L * i + 8, (int) iter.dmaLength(i));
+            d.set(INT, 16L * i + 12, (Nvme.SGL_DATA_BLOCK << 4) << 24); // reserved bytes, then the type in byte 15
+        }
+        long len = 16L * count;
+        return new long[] {page.dmaAddress(), len | ((long) (Nvme.SGL_LAST_SEGMENT << 4) << 56)};
+    }
+
+    // ---------------------------------------------------------------- queues
+
+    private int submit(QueuePair q, int opcode, int psdt, long dptr1, long dptr2, int cdw10, int cdw11, int cdw12, int cdw13) {
+        MemorySegment sqe = q.sq.cpu().asSlice((long) q.tail * Nvme.SQE_SIZE, Nvme.SQE_SIZE);
+        sqe.fill((byte) 0);
+        int id = (cid++) & 0xFFFF;
+        sqe.set(INT, 0, (id << 16) | (psdt << 14) | opcode);
+        sqe.set(INT, 4, q.qid == 0 ? 0 : 1); // NSID 1 for I/O
+        sqe.set(LONG, 24, dptr1);
+        sqe.set(LONG, 32, dptr2);
+        sqe.set(INT, 40, cdw10);
+        sqe.set(INT, 44, cdw11);
+        sqe.set(INT, 48, cdw12);
+        sqe.set(INT, 52, cdw13);
+        q.tail = (q.tail + 1) % q.depth;
+        cpu.writeInt(regs + Nvme.sqTailDoorbell(q.qid), q.tail);
+        MemorySegment cqe = q.cq.cpu().asSlice((long) q.head * Nvme.CQE_SIZE, Nvme.CQE_SIZE);
+        int dw3 = cqe.get(INT, 12);
+        if (((dw3 >>> 16) & 1) != (q.phase ? 1 : 0)) {
+            throw new IllegalStateException(mapper.device().name() + ": no completion posted for command " + id);
+        }
+        q.head = (q.head + 1) % q.depth;
+        if (q.head == 0) {
+            q.phase = !q.phase;
+        }
+        cpu.writeInt(regs + Nvme.cqHeadDoorbell(q.qid), q.head);
+        return (dw3 >>> 17) & 0x7FFF;
+    }
+}
