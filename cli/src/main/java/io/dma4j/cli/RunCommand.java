@@ -51,6 +51,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pattern", defaultValue = "random", description = "random or sequential LBAs (default: ${DEFAULT-VALUE}).")
     String pattern;
 
+    @Option(names = "--span", defaultValue = "64MiB",
+            description = "The part of the namespace the LBAs fall in (default: ${DEFAULT-VALUE}); the model allocates namespace memory on first write, which a wider span spreads over the run.")
+    String span;
+
     @Option(names = "--api", defaultValue = "two-step", converter = MapBenchCommand.ApiConverter.class, description = "two-step or classic (default: ${DEFAULT-VALUE}).")
     MapBench.Api api;
 
@@ -99,7 +103,11 @@ final class RunCommand implements Callable<Integer> {
                 len[i] = 4096;
             }
             SplittableRandom rnd = new SplittableRandom(seed);
-            long lbas = (1L << 30) / Nvme.LBA;
+            long spanBytes = ByteSize.parse(span);
+            if (spanBytes < 2 * max || spanBytes > (1L << 30)) {
+                throw new IllegalArgumentException("--span " + span + " (expected: at least twice --max-size, at most the 1 GiB namespace)");
+            }
+            long lbas = spanBytes / Nvme.LBA;
             long seq = 0;
             long bytes = 0;
             long bad = 0;
