@@ -6,6 +6,7 @@ import io.dma4j.api.DmaMapper;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
 import io.dma4j.api.P2pState;
+import io.dma4j.api.ScatterList;
 
 /**
  * The block layer's request mapping iterator ({@code blk_rq_dma_map_iter_start/next},
@@ -33,11 +34,24 @@ public final class BlockDmaIterator {
     private boolean recorded;
     private int attrs;
     private boolean tryIova = true;
+    private boolean scatterList;
+    private final ScatterList sg;
+    private int sgEntries;
 
     /** @param maxSegments the most segments a request may have */
     public BlockDmaIterator(int maxSegments) {
         dmaAddr = new long[maxSegments];
         dmaLen = new long[maxSegments];
+        sg = new ScatterList(maxSegments);
+    }
+
+    /**
+     * Maps requests the pre-6.17 way instead: one scatter list per request through
+     * {@code mapSg} (one IOVA allocation and flush per list under an IOMMU), for comparisons.
+     * The kernel kept a 32-byte scatterlist entry per segment for that.
+     */
+    public void setScatterList(boolean scatterList) {
+        this.scatterList = scatterList;
     }
 
     /**
@@ -63,6 +77,7 @@ public final class BlockDmaIterator {
         mapped = 0;
         busAddresses = false;
         recorded = false;
+        sgEntries = 0;
         attrs = 0;
         p2p.clear();
         long total = 0;
@@ -81,6 +96,18 @@ public final class BlockDmaIterator {
             case THRU_HOST_BRIDGE -> attrs = DmaAttrs.MMIO;
             case NOT_SUPPORTED -> throw new DmaMappingException(mapper.device().name(), phys[0], len[0], "peer memory not reachable (BLK_STS_INVAL)");
             case NONE -> { }
+        }
+        if (scatterList) {
+            for (int i = 0; i < segments; i++) {
+                sg.set(i, phys[i], len[i]);
+            }
+            int n = mapper.mapSg(sg, segments, dir, attrs);
+            for (int i = 0; i < n; i++) {
+                add(sg.dmaAddress(i), sg.dmaLength(i));
+            }
+            sgEntries = segments;
+            mapped = total;
+            return count;
         }
         if (tryIova && mapper.iovaTryAlloc(state, phys[0], total)) {
             try {
@@ -147,6 +174,9 @@ public final class BlockDmaIterator {
         if (state.useIova()) {
             return 16;
         }
+        if (sgEntries > 0) {
+            return 32L * sgEntries;
+        }
         return recorded ? 16L * count : 0;
     }
 
@@ -155,7 +185,10 @@ public final class BlockDmaIterator {
         if (busAddresses) {
             return;
         }
-        if (state.useIova()) {
+        if (sgEntries > 0) {
+            mapper.unmapSg(sg, sgEntries, dir, attrs);
+            sgEntries = 0;
+        } else if (state.useIova()) {
             mapper.iovaDestroy(state, mapped, dir, attrs);
         } else if (recorded) {
             for (int i = 0; i < count; i++) {

@@ -65,6 +65,8 @@ public final class NvmeDriver {
     private long lastBookkeeping;
     private boolean lastUsedSgl;
     private long requests;
+    private long dptr1;
+    private long dptr2;
     private long mappingNanos;
     private long bookkeepingBytes;
 
@@ -121,6 +123,11 @@ public final class NvmeDriver {
     /** Uses one IOVA range per request when the backend offers it (true, the default) or maps segment by segment. */
     public void setTwoStep(boolean twoStep) {
         iter.setTryIova(twoStep);
+    }
+
+    /** Maps requests as one scatter list each (the pre-6.17 path) instead, for comparisons. */
+    public void setScatterList(boolean scatterList) {
+        iter.setScatterList(scatterList);
     }
 
     /** Requests completed (successfully or not) through {@link #read} and {@link #write}. */
@@ -188,16 +195,10 @@ public final class NvmeDriver {
         boolean useSgl = sgls && (gaps || dmaGaps || (total + nseg - 1) / nseg >= SGL_THRESHOLD);
         lastUsedSgl = useSgl;
         try {
-            long dptr1;
-            long dptr2;
             if (useSgl) {
-                long[] d = sgl(count);
-                dptr1 = d[0];
-                dptr2 = d[1];
+                sgl(count);
             } else {
-                long[] d = prps(count, total);
-                dptr1 = d[0];
-                dptr2 = d[1];
+                prps(total);
             }
             int blocks = (int) (total / Nvme.LBA) - 1;
             return submit(io, opcode, useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocks, 0);
@@ -237,8 +238,8 @@ public final class NvmeDriver {
 
     // ---------------------------------------------------------------- PRPs and SGLs
 
-    /** PRP1 and PRP2 for the iterator's ranges, filling and chaining list pages as needed. */
-    private long[] prps(int count, long total) {
+    /** Sets PRP1 and PRP2 for the iterator's ranges, filling and chaining list pages as needed. */
+    private void prps(long total) {
         int r = 0;
         long addr = iter.dmaAddress(0);
         long inRange = iter.dmaLength(0);
@@ -248,8 +249,10 @@ public final class NvmeDriver {
         addr += first;
         inRange -= first;
         left -= first;
+        dptr1 = prp1;
+        dptr2 = 0;
         if (left == 0) {
-            return new long[] {prp1, 0};
+            return;
         }
         if (inRange == 0) {
             r++;
@@ -257,7 +260,8 @@ public final class NvmeDriver {
             inRange = iter.dmaLength(r);
         }
         if (left <= Nvme.PAGE) {
-            return new long[] {prp1, addr};
+            dptr2 = addr;
+            return;
         }
         CoherentBuffer page = descriptorPage();
         long prp2 = page.dmaAddress();
@@ -283,13 +287,15 @@ public final class NvmeDriver {
                 inRange = iter.dmaLength(r);
             }
         }
-        return new long[] {prp1, prp2};
+        dptr2 = prp2;
     }
 
-    /** The SQE's SGL: one data block, or a Last Segment descriptor pointing at a page of data blocks. */
-    private long[] sgl(int count) {
+    /** Sets the SQE's SGL: one data block, or a Last Segment descriptor pointing at a page of data blocks. */
+    private void sgl(int count) {
         if (count == 1) {
-            return new long[] {iter.dmaAddress(0), iter.dmaLength(0) & 0xFFFF_FFFFL}; // type 0 in byte 39
+            dptr1 = iter.dmaAddress(0);
+            dptr2 = iter.dmaLength(0) & 0xFFFF_FFFFL; // type 0 (data block) in byte 39
+            return;
         }
         CoherentBuffer page = descriptorPage();
         MemorySegment d = page.cpu();
@@ -298,8 +304,8 @@ public final class NvmeDriver {
             d.set(INT, 16L * i + 8, (int) iter.dmaLength(i));
             d.set(INT, 16L * i + 12, (Nvme.SGL_DATA_BLOCK << 4) << 24); // reserved bytes, then the type in byte 15
         }
-        long len = 16L * count;
-        return new long[] {page.dmaAddress(), len | ((long) (Nvme.SGL_LAST_SEGMENT << 4) << 56)};
+        dptr1 = page.dmaAddress();
+        dptr2 = 16L * count | ((long) (Nvme.SGL_LAST_SEGMENT << 4) << 56);
     }
 
     // ---------------------------------------------------------------- queues

@@ -172,6 +172,14 @@ class NvmeTest {
     }
 
     @Test
+    void theScatterListPathStillWorksAndKeepsAnEntryPerSegment() {
+        setUp(Machine.createDefault(), Map.of("dma4j.debug", "false"), "nvme0");
+        nvme.setScatterList(true);
+        everyShape(false);
+        assertThat(nvme.lastBookkeepingBytes()).as("32 bytes per scatterlist entry, 32 entries").isEqualTo(32 * 32);
+    }
+
+    @Test
     void theControllerRejectsMalformedDataPointers() {
         setUp(Machine.createDefault(), Map.of("dma4j.backend.nvme0", "direct"), "nvme0");
         long data = machine.pageAllocator().allocPages(2);
