@@ -127,7 +127,7 @@ public final class Machine implements AutoCloseable {
                     bars.add(new Bar(s.name(), b.index(), b.address(), b.address() - busOffset, b.size(), b.kind()));
                 }
                 DmaPort port = new DmaPort(s.name(), space, faults, new OffsetTranslation(s.attributes().rangeOffset(), s.attributes().dmaMask()));
-                Device dev = new Device(s.name(), s.model(), s.attributes(), slot, bars, s.iommu(), s.iommuGroup(), port);
+                Device dev = new Device(s.name(), s.model(), s.attributes(), slot, bars, s.iommu(), s.iommuGroup(), port, s.modelOptions());
                 devices.put(s.name(), dev);
                 for (DeviceModelFactory f : factories) {
                     if (f.model().equals(s.model())) {
@@ -250,6 +250,12 @@ public final class Machine implements AutoCloseable {
     /** Frees all simulated memory; the machine must not be used afterwards. Idempotent. */
     @Override
     public void close() {
+        for (Device d : devices.values()) {
+            DeviceModel m = d.behaviour();
+            if (m != null) {
+                m.close();
+            }
+        }
         for (Region r : space.regions()) {
             if (r.memory() != null) {
                 r.memory().close();

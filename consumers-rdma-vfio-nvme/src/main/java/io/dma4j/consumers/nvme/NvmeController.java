@@ -6,7 +6,6 @@ import io.dma4j.platform.device.DeviceModelFactory;
 import io.dma4j.platform.device.DmaPort;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.platform.memory.RegisterHandler;
-import io.dma4j.platform.memory.SparseMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +33,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
     public static final String MODEL = "nvme";
     /** Maximum data transfer size as a power of two of controller pages. */
     public static final int MDTS = 10;
-    /** The namespace's size in bytes. */
+    /** The namespace's default size in bytes. */
     public static final long NAMESPACE_BYTES = 1L << 30;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -50,7 +49,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
 
     private final Device device;
     private final DmaPort port;
-    private final SparseMemory namespace = new SparseMemory(NAMESPACE_BYTES);
+    private final Namespace namespace;
     private final MemorySegment sqe = Arena.ofAuto().allocate(64);
     private final MemorySegment buf = Arena.ofAuto().allocate(Nvme.PAGE << MDTS);
     private final MemorySegment word = Arena.ofAuto().allocate(16);
@@ -62,9 +61,17 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
     private long acq;
     private long commands;
 
+    /**
+     * A controller for {@code device}. Model options (machine description
+     * {@code "modelOptions"}): {@code namespaceSize} (default 1GiB) and {@code namespaceFile}
+     * (a file to keep the namespace in; default: memory).
+     */
     public NvmeController(Device device) {
         this.device = device;
         this.port = device.port();
+        long size = io.dma4j.platform.ByteSize.parse(device.modelOptions().getOrDefault("namespaceSize", "1GiB"));
+        String file = device.modelOptions().get("namespaceFile");
+        this.namespace = file == null ? Namespace.inMemory(size) : Namespace.inFile(java.nio.file.Path.of(file), size);
     }
 
     @Override
@@ -79,13 +86,18 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         cc = 0;
     }
 
+    @Override
+    public synchronized void close() {
+        namespace.close();
+    }
+
     /** Commands completed so far. */
     public synchronized long commands() {
         return commands;
     }
 
-    /** The namespace's bytes (for tests: what the device stored). */
-    public SparseMemory namespace() {
+    /** The namespace (for tests: what the device stored). */
+    public Namespace namespace() {
         return namespace;
     }
 
@@ -188,7 +200,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
                     page.set(ValueLayout.JAVA_BYTE, 77, (byte) MDTS);
                     page.set(INT, 536, 1); // SGLS: SGLs supported, byte aligned
                 } else { // namespace
-                    page.set(LONG, 0, NAMESPACE_BYTES / Nvme.LBA);
+                    page.set(LONG, 0, namespace.size() / Nvme.LBA);
                     page.set(ValueLayout.JAVA_BYTE, 130, (byte) 9); // LBAF0: LBADS = 9 (512 bytes)
                 }
                 return port.write(prp1, page, 0, Nvme.PAGE) == Nvme.PAGE ? Nvme.SC_SUCCESS : Nvme.SC_DATA_TRANSFER_ERROR;
@@ -227,7 +239,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         if (len > Nvme.PAGE << MDTS) {
             return Nvme.SC_INVALID_FIELD;
         }
-        if (slba < 0 || (slba * Nvme.LBA) + len > NAMESPACE_BYTES) {
+        if (slba < 0 || (slba * Nvme.LBA) + len > namespace.size()) {
             return Nvme.SC_LBA_OUT_OF_RANGE;
         }
         long off = slba * Nvme.LBA;

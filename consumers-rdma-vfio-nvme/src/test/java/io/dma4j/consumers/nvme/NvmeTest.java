@@ -180,6 +180,25 @@ class NvmeTest {
     }
 
     @Test
+    void aFileBackedNamespaceKeepsTheBytesInTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("ns.img");
+        setUp(lab("""
+                {"name": "fnv", "model": "nvme", "port": "rp", "minAlignMask": "0xfff",
+                 "modelOptions": {"namespaceFile": "FILE", "namespaceSize": "64MiB"},
+                 "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "16KiB"}]}""".replace("FILE", file.toString()), false),
+                Map.of(), "fnv");
+        long p = machine.pageAllocator().allocPages(0);
+        Bytes.fill(cpu, p, 4096, 9);
+        assertThat(nvme.write(16, new long[] {p}, new long[] {4096}, 1)).isZero();
+        byte[] onDisk = java.nio.file.Files.readAllBytes(file);
+        assertThat(onDisk.length).isGreaterThanOrEqualTo(16 * 512 + 4096);
+        for (int i = 0; i < 4096; i++) {
+            assertThat(onDisk[16 * 512 + i]).isEqualTo(Bytes.pattern(9, i));
+        }
+        roundTrip(new long[] {0x200}, new long[] {8192}, false);
+    }
+
+    @Test
     void theControllerRejectsMalformedDataPointers() {
         setUp(Machine.createDefault(), Map.of("dma4j.backend.nvme0", "direct"), "nvme0");
         long data = machine.pageAllocator().allocPages(2);

@@ -49,6 +49,16 @@ final class JsonCursor {
         return this;
     }
 
+    /** The field names of this object. @throws MachineDescriptionException when it is not an object */
+    List<String> fieldNames() {
+        if (!node.isObject()) {
+            throw error("expected an object, got " + describe());
+        }
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
     JsonCursor required(String field) {
         JsonNode child = node.get(field);
         if (child == null || child.isNull()) {

@@ -48,11 +48,13 @@ public record MachineDescription(String name, String source, List<MemoryRange> m
      * @param port       the fabric port it sits below, or {@code null} for a platform device
      * @param iommu      the IOMMU unit it sits behind, or {@code null}
      * @param iommuGroup its group number, or -1 to number groups automatically
+     * @param modelOptions options for the device model (strings)
      */
     public record DeviceSpec(String name, String model, String port, DeviceAttributes attributes, String iommu,
-                             int iommuGroup, List<BarSpec> bars) {
+                             int iommuGroup, List<BarSpec> bars, java.util.Map<String, String> modelOptions) {
         public DeviceSpec {
             bars = List.copyOf(bars);
+            modelOptions = java.util.Map.copyOf(modelOptions);
         }
     }
 }

@@ -262,7 +262,7 @@ public final class MachineDescriptionParser {
             Set<Integer> groups = new HashSet<>();
             for (JsonCursor item : list.list()) {
                 item.object(Set.of("name", "model", "port", "dmaBits", "coherentBits", "coherent", "untrusted", "iommu", "iommuGroup",
-                        "rangeOffset", "maxSegmentSize", "segmentBoundaryMask", "minAlignMask", "bars"));
+                        "rangeOffset", "maxSegmentSize", "segmentBoundaryMask", "minAlignMask", "bars", "modelOptions"));
                 JsonCursor nameAt = item.required("name");
                 String name = nameAt.name();
                 if (!names.add(name) || fabricByName.containsKey(name)) {
@@ -321,7 +321,7 @@ public final class MachineDescriptionParser {
                 DeviceAttributes attrs = new DeviceAttributes(DeviceAttributes.bitMask(dmaBits), DeviceAttributes.bitMask(coherentBits),
                         coherent, untrusted, rangeOffset, maxSeg, boundary, minAlign);
                 List<BarSpec> bars = bars(item.optional("bars"), busOffset);
-                out.add(new DeviceSpec(name, model, port, attrs, iommu, group, bars));
+                out.add(new DeviceSpec(name, model, port, attrs, iommu, group, bars, modelOptions(item.optional("modelOptions"))));
             }
             // automatic groups: one per device behind an IOMMU, numbered after the explicit ones
             List<DeviceSpec> numbered = new ArrayList<>();
@@ -332,11 +332,21 @@ public final class MachineDescriptionParser {
                         next++;
                     }
                     groups.add(next);
-                    s = new DeviceSpec(s.name(), s.model(), s.port(), s.attributes(), s.iommu(), next, s.bars());
+                    s = new DeviceSpec(s.name(), s.model(), s.port(), s.attributes(), s.iommu(), next, s.bars(), s.modelOptions());
                 }
                 numbered.add(s);
             }
             return numbered;
+        }
+
+        private static Map<String, String> modelOptions(JsonCursor at) {
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            if (at != null) {
+                for (String key : at.fieldNames()) {
+                    out.put(key, at.required(key).text());
+                }
+            }
+            return out;
         }
 
         private List<BarSpec> bars(JsonCursor list, long busOffset) {

@@ -27,6 +27,7 @@ public final class Device {
     private volatile long coherentMask;
     private volatile DeviceModel behaviour;
     private volatile boolean removed;
+    private final java.util.Map<String, String> modelOptions;
 
     /**
      * @param name       unique name
@@ -40,6 +41,15 @@ public final class Device {
      */
     public Device(String name, String model, DeviceAttributes attributes, PciNode slot, List<Bar> bars,
                   String iommu, int iommuGroup, DmaPort port) {
+        this(name, model, attributes, slot, bars, iommu, iommuGroup, port, java.util.Map.of());
+    }
+
+    /**
+     * As above, with options for the device model from the description's {@code modelOptions}.
+     */
+    public Device(String name, String model, DeviceAttributes attributes, PciNode slot, List<Bar> bars,
+                  String iommu, int iommuGroup, DmaPort port, java.util.Map<String, String> modelOptions) {
+        this.modelOptions = java.util.Map.copyOf(modelOptions);
         this.name = Objects.requireNonNull(name);
         this.model = Objects.requireNonNull(model);
         this.attributes = Objects.requireNonNull(attributes);
@@ -54,6 +64,11 @@ public final class Device {
 
     public String name() {
         return name;
+    }
+
+    /** Options for the device model from the description ({@code "modelOptions": {"key": "value"}}). */
+    public java.util.Map<String, String> modelOptions() {
+        return modelOptions;
     }
 
     /** The device-model name from the description. */

@@ -11,4 +11,8 @@ public interface DeviceModel {
 
     /** Returns the device to its power-on state (registers cleared, no work pending). */
     void reset();
+
+    /** Releases what the model holds (its storage, files); called when the machine closes. */
+    default void close() {
+    }
 }
