@@ -4,11 +4,8 @@ import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
-import io.dma4j.api.P2pMapType;
-import io.dma4j.api.P2pState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
-import io.dma4j.platform.device.Device;
 import io.dma4j.platform.device.DmaAccess;
 import io.dma4j.platform.device.DmaTranslation;
 import io.dma4j.platform.device.FaultReason;
@@ -16,6 +13,7 @@ import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.AbstractMappingBackend;
 import io.dma4j.spi.MappingBackend;
 
 import java.lang.foreign.MemorySegment;
@@ -28,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Small backends for testing the kit itself: a correct one and deliberately broken ones.
  * {@code translating} gives the device a page map of its own (an IOMMU in miniature).
  */
-final class ToyBackend implements MappingBackend, DmaTranslation {
+final class ToyBackend extends AbstractMappingBackend implements DmaTranslation {
     enum Flaw { NONE, IGNORES_MASK, FORGETS_TO_FLUSH, REUSES_IOVA }
 
     /** A provider of toy backends. */
@@ -46,7 +44,6 @@ final class ToyBackend implements MappingBackend, DmaTranslation {
 
     private static final long IOVA_BASE = 0x1000_0000L; // below 4 GiB, so the mask rule holds
     private final Machine machine;
-    private final Device device;
     private final boolean translating;
     private final Flaw flaw;
     private final Map<Long, Long> pages = new ConcurrentHashMap<>(); // iova page -> phys page
@@ -54,8 +51,8 @@ final class ToyBackend implements MappingBackend, DmaTranslation {
     private final ThreadLocal<long[]> perThreadNext = ThreadLocal.withInitial(() -> new long[] {IOVA_BASE});
 
     ToyBackend(BackendContext ctx, boolean translating, Flaw flaw) {
+        super(ctx);
         this.machine = ctx.machine();
-        this.device = ctx.device();
         this.translating = translating;
         this.flaw = flaw;
         if (translating) {
@@ -77,16 +74,6 @@ final class ToyBackend implements MappingBackend, DmaTranslation {
     @Override
     public String providerName() {
         return "toy";
-    }
-
-    @Override
-    public void release() {
-        device.port().detach();
-    }
-
-    @Override
-    public Device device() {
-        return device;
     }
 
     @Override
@@ -223,42 +210,8 @@ final class ToyBackend implements MappingBackend, DmaTranslation {
     }
 
     @Override
-    public long getMask() {
-        return device.dmaMask();
-    }
-
-    @Override
-    public void setMask(long mask) {
-        device.setDmaMask(mask);
-    }
-
-    @Override
-    public long getCoherentMask() {
-        return device.coherentMask();
-    }
-
-    @Override
-    public void setCoherentMask(long mask) {
-        device.setCoherentMask(mask);
-    }
-
-    @Override
     public long requiredMask() {
         return -1L;
     }
 
-    @Override
-    public long maxSegmentSize() {
-        return device.attributes().maxSegmentSize();
-    }
-
-    @Override
-    public long segmentBoundary() {
-        return device.attributes().segmentBoundaryMask();
-    }
-
-    @Override
-    public P2pMapType p2pMapType(P2pState state, long phys) {
-        return P2pMapType.NONE;
-    }
 }

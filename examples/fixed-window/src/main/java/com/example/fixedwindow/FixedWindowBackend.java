@@ -4,18 +4,14 @@ import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
-import io.dma4j.api.P2pMapType;
-import io.dma4j.api.P2pState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
-import io.dma4j.platform.device.Device;
 import io.dma4j.platform.device.DmaAccess;
 import io.dma4j.platform.device.DmaTranslation;
 import io.dma4j.platform.device.FaultReason;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.spi.BackendContext;
-import io.dma4j.spi.MappingBackend;
-import io.dma4j.spi.PeerMemory;
+import io.dma4j.spi.AbstractMappingBackend;
 
 import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
@@ -29,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>Thread safety: safe for concurrent use.
  */
-final class FixedWindowBackend implements MappingBackend, DmaTranslation {
+final class FixedWindowBackend extends AbstractMappingBackend implements DmaTranslation {
     static final long WINDOW = 0x8000_0000L;
     static final int SLOTS = 65536;
     private static final long VALID = 1;
@@ -37,15 +33,12 @@ final class FixedWindowBackend implements MappingBackend, DmaTranslation {
     private static final long WRITE = 4;
 
     private final Machine machine;
-    private final Device device;
-    private final BackendContext ctx;
     private final AtomicLongArray table = new AtomicLongArray(SLOTS);
     private final BitSet used = new BitSet(SLOTS);
 
     FixedWindowBackend(BackendContext ctx) {
-        this.ctx = ctx;
+        super(ctx);
         this.machine = ctx.machine();
-        this.device = ctx.device();
         device.port().attach(this);
     }
 
@@ -215,16 +208,6 @@ final class FixedWindowBackend implements MappingBackend, DmaTranslation {
     }
 
     @Override
-    public Device device() {
-        return device;
-    }
-
-    @Override
-    public void release() {
-        device.port().detach();
-    }
-
-    @Override
     public boolean needUnmap() {
         return true;
     }
@@ -250,42 +233,8 @@ final class FixedWindowBackend implements MappingBackend, DmaTranslation {
     }
 
     @Override
-    public long getMask() {
-        return device.dmaMask();
-    }
-
-    @Override
-    public void setMask(long mask) {
-        device.setDmaMask(mask);
-    }
-
-    @Override
-    public long getCoherentMask() {
-        return device.coherentMask();
-    }
-
-    @Override
-    public void setCoherentMask(long mask) {
-        device.setCoherentMask(mask);
-    }
-
-    @Override
     public long requiredMask() {
         return 0xFFFF_FFFFL;
     }
 
-    @Override
-    public long maxSegmentSize() {
-        return device.attributes().maxSegmentSize();
-    }
-
-    @Override
-    public long segmentBoundary() {
-        return device.attributes().segmentBoundaryMask();
-    }
-
-    @Override
-    public P2pMapType p2pMapType(P2pState state, long phys) {
-        return PeerMemory.mapType(machine, ctx.p2p(), device, state, phys);
-    }
 }

@@ -7,17 +7,15 @@ import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
 import io.dma4j.api.P2pMapType;
-import io.dma4j.api.P2pState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
-import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.platform.pci.Bar;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.BounceService;
-import io.dma4j.spi.MappingBackend;
+import io.dma4j.spi.AbstractMappingBackend;
 import io.dma4j.spi.P2pClassifier;
 import io.dma4j.spi.PeerMemory;
 
@@ -41,9 +39,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Thread safety: safe for concurrent use.
  */
-final class DirectBackend implements MappingBackend {
+final class DirectBackend extends AbstractMappingBackend {
     private final Machine machine;
-    private final Device device;
     private final String name;
     private final BounceService bounce;
     private final P2pClassifier p2p;
@@ -55,8 +52,8 @@ final class DirectBackend implements MappingBackend {
     private volatile boolean bounced;
 
     DirectBackend(BackendContext ctx) {
+        super(ctx);
         this.machine = ctx.machine();
-        this.device = ctx.device();
         this.name = device.name();
         this.bounce = ctx.bounce();
         this.p2p = ctx.p2p();
@@ -70,16 +67,6 @@ final class DirectBackend implements MappingBackend {
     @Override
     public String providerName() {
         return DirectProvider.NAME;
-    }
-
-    @Override
-    public Device device() {
-        return device;
-    }
-
-    @Override
-    public void release() {
-        device.port().detach();
     }
 
     // ---------------------------------------------------------------- streaming
@@ -314,25 +301,15 @@ final class DirectBackend implements MappingBackend {
     }
 
     @Override
-    public long getMask() {
-        return device.dmaMask();
-    }
-
-    @Override
     public void setMask(long mask) {
         checkMask(mask);
-        device.setDmaMask(mask);
-    }
-
-    @Override
-    public long getCoherentMask() {
-        return device.coherentMask();
+        super.setMask(mask);
     }
 
     @Override
     public void setCoherentMask(long mask) {
         checkMask(mask);
-        device.setCoherentMask(mask);
+        super.setCoherentMask(mask);
     }
 
     private void checkMask(long mask) {
@@ -351,18 +328,4 @@ final class DirectBackend implements MappingBackend {
         return top == 0 ? 0 : -1L >>> Long.numberOfLeadingZeros(top);
     }
 
-    @Override
-    public long maxSegmentSize() {
-        return device.attributes().maxSegmentSize();
-    }
-
-    @Override
-    public long segmentBoundary() {
-        return device.attributes().segmentBoundaryMask();
-    }
-
-    @Override
-    public P2pMapType p2pMapType(P2pState state, long phys) {
-        return PeerMemory.mapType(machine, p2p, device, state, phys);
-    }
 }

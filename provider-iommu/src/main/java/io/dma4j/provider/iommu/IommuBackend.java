@@ -7,17 +7,15 @@ import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
 import io.dma4j.api.P2pMapType;
-import io.dma4j.api.P2pState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
-import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.platform.pci.Bar;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.BounceService;
-import io.dma4j.spi.MappingBackend;
+import io.dma4j.spi.AbstractMappingBackend;
 import io.dma4j.spi.P2pClassifier;
 import io.dma4j.spi.PeerMemory;
 
@@ -38,12 +36,11 @@ import java.util.Map;
  *
  * <p>Thread safety: safe for concurrent use on different mappings.
  */
-final class IommuBackend implements MappingBackend {
+final class IommuBackend extends AbstractMappingBackend {
     /** Per-thread scratch for scatter-list layout, so mapping a list allocates nothing after warm-up. */
     private static final ThreadLocal<long[][]> SCRATCH = ThreadLocal.withInitial(() -> new long[][] {new long[64]});
 
     private final Machine machine;
-    private final Device device;
     private final String name;
     private final IommuDomain domain;
     private final PageTable table;
@@ -61,8 +58,8 @@ final class IommuBackend implements MappingBackend {
     private volatile boolean below4gFirst;
 
     IommuBackend(BackendContext ctx, IommuDomain domain, boolean forceDac) {
+        super(ctx);
         this.machine = ctx.machine();
-        this.device = ctx.device();
         this.name = device.name();
         this.domain = domain;
         this.table = domain.table();
@@ -87,16 +84,6 @@ final class IommuBackend implements MappingBackend {
     @Override
     public String providerName() {
         return IommuProvider.NAME;
-    }
-
-    @Override
-    public Device device() {
-        return device;
-    }
-
-    @Override
-    public void release() {
-        device.port().detach();
     }
 
     @Override
@@ -606,43 +593,8 @@ final class IommuBackend implements MappingBackend {
     }
 
     @Override
-    public long getMask() {
-        return device.dmaMask();
-    }
-
-    @Override
-    public void setMask(long mask) {
-        device.setDmaMask(mask);
-    }
-
-    @Override
-    public long getCoherentMask() {
-        return device.coherentMask();
-    }
-
-    @Override
-    public void setCoherentMask(long mask) {
-        device.setCoherentMask(mask);
-    }
-
-    @Override
     public long requiredMask() {
         return 0xFFFF_FFFFL;
-    }
-
-    @Override
-    public long maxSegmentSize() {
-        return device.attributes().maxSegmentSize();
-    }
-
-    @Override
-    public long segmentBoundary() {
-        return device.attributes().segmentBoundaryMask();
-    }
-
-    @Override
-    public P2pMapType p2pMapType(P2pState state, long phys) {
-        return PeerMemory.mapType(machine, p2p, device, state, phys);
     }
 
     @Override
