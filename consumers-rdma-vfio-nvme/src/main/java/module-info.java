@@ -4,7 +4,7 @@
  * API and the platform only.
  */
 module io.dma4j.consumers {
-    requires io.dma4j.api;
+    requires transitive io.dma4j.api;
 
     exports io.dma4j.consumers.block;
     exports io.dma4j.consumers.nvme;

@@ -4,7 +4,7 @@
  * invalidation, and the two-step IOVA calls.
  */
 module io.dma4j.provider.iommu {
-    requires io.dma4j.spi;
+    requires transitive io.dma4j.spi;
 
     exports io.dma4j.provider.iommu;
 

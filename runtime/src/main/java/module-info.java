@@ -5,8 +5,8 @@
  */
 module io.dma4j.runtime {
     requires transitive io.dma4j.spi;
-    requires com.google.guice;
-    requires jakarta.inject;
+    requires transitive com.google.guice;
+    requires transitive jakarta.inject;
     requires com.fasterxml.jackson.databind;
 
     exports io.dma4j.runtime;

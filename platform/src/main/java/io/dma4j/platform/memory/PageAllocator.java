@@ -36,7 +36,7 @@ public final class PageAllocator {
         final long end;
         final long alignedEnd;
         long fresh;
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({"unchecked", "rawtypes"})
         final TreeSet<Long>[] free = new TreeSet[MAX_ORDER + 1];
 
         Zone(Region region) {
