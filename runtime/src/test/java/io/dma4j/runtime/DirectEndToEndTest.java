@@ -112,7 +112,7 @@ class DirectEndToEndTest {
 
     @Test
     void outOfMaskAddressBouncesThroughTheBounceRole() {
-        TestBounceProvider bounce = new TestBounceProvider(16);
+        TestBounceProvider bounce = new TestBounceProvider();
         DmaMapper m = runtime(Map.of(), bounce).mapper("legacy32");
         PhysicalAddressSpace cpu = machine.addressSpace();
         long src = (5L << 30) + 0x123;
@@ -152,7 +152,7 @@ class DirectEndToEndTest {
                 {"memory": [{"base": "1MiB", "size": "1GiB"}], "encryptedMemory": true,
                  "devices": [{"name": "ce", "model": "copy-engine", "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "4KiB"}]}]}""",
                 "enc.json"));
-        TestBounceProvider bounce = new TestBounceProvider(4);
+        TestBounceProvider bounce = new TestBounceProvider();
         DmaMapper m = runtime(Map.of(), bounce).mapper("ce");
         long p = machine.pageAllocator().allocPages(0);
         long dma = m.mapPhys(p, 4096, BIDIRECTIONAL, DmaAttrs.NONE);
