@@ -6,4 +6,5 @@ module io.dma4j.api {
     requires transitive io.dma4j.platform;
 
     exports io.dma4j.api;
+    exports io.dma4j.api.internal to io.dma4j.spi;
 }

@@ -8,5 +8,6 @@ module io.dma4j.cli {
     requires org.junit.platform.launcher;
     requires org.junit.platform.reporting;
 
-    opens io.dma4j.cli to info.picocli;
+    // picocli fills the commands; Jackson writes the --json records
+    opens io.dma4j.cli to info.picocli, com.fasterxml.jackson.databind;
 }

@@ -3,7 +3,7 @@
  * vendor extends one in its own test sources and says which provider to test.
  */
 module io.dma4j.conformance {
-    requires transitive io.dma4j.spi;
+    requires transitive io.dma4j.runtime;
     requires transitive org.junit.jupiter.api;
 
     exports io.dma4j.conformance;

@@ -6,7 +6,8 @@
 module io.dma4j.provider.iommu {
     requires transitive io.dma4j.spi;
 
-    exports io.dma4j.provider.iommu;
+    // exports nothing: the backend is reached through the SPI only (the benchmarks use the
+    // internals on the class path)
 
     provides io.dma4j.spi.DmaProvider with io.dma4j.provider.iommu.IommuProvider;
 }

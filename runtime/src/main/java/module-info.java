@@ -7,6 +7,10 @@ module io.dma4j.runtime {
     requires transitive io.dma4j.spi;
     requires transitive com.google.guice;
     requires transitive jakarta.inject;
+    // Guice is an automatic module and declares nothing it needs: require its explicit
+    // dependencies here, so that an application with "requires io.dma4j.runtime" resolves them.
+    requires com.google.common;
+    requires org.objectweb.asm;
     requires com.fasterxml.jackson.databind;
 
     exports io.dma4j.runtime;

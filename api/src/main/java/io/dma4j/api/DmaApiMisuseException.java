@@ -3,24 +3,24 @@ package io.dma4j.api;
 /**
  * A call that breaks the DMA API's rules: unmapping what was never mapped, a size or
  * direction that differs from the mapping, a sync outside a mapping, an IOVA link that
- * starts mid-granule, and the other checks of the kernel's DMA-debug facility. The
- * message carries the kernel's wording for the check, plus the device, address and what
- * was expected. The offending call changed nothing.
+ * starts mid-granule, and the other checks of {@link MisuseCheck}. The message carries the
+ * check's wording, plus the device, address and what was expected. The offending call
+ * changed nothing.
  */
 public class DmaApiMisuseException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final String device;
-    private final String check;
+    private final MisuseCheck check;
 
     /**
      * @param device  the device's name
-     * @param check   a stable identifier of the rule broken (for example "unmap-never-mapped")
+     * @param check   the rule broken
      * @param message what happened and what was expected
      */
-    public DmaApiMisuseException(String device, String check, String message) {
+    public DmaApiMisuseException(String device, MisuseCheck check, String message) {
         super(device + ": DMA-API: " + message);
         this.device = device;
-        this.check = check;
+        this.check = java.util.Objects.requireNonNull(check, "check");
     }
 
     /** The device's name. */
@@ -28,8 +28,8 @@ public class DmaApiMisuseException extends RuntimeException {
         return device;
     }
 
-    /** The identifier of the rule broken. */
-    public String check() {
+    /** The rule broken. */
+    public MisuseCheck check() {
         return check;
     }
 }

@@ -7,12 +7,39 @@ package io.dma4j.api;
  * raw size. Allocate one per request (or per long-lived region), reuse it after
  * {@link DmaMapper#iovaDestroy} or {@link DmaMapper#iovaFree}.
  *
- * <p>The setters are for mapping backends; drivers only read. Thread safety: none; a
- * state belongs to one request and its owner orders the calls on it.
+ * <p>Drivers only read a state: only mapping backends write it, through the SPI's
+ * {@code MappingStates}. Thread safety: none; a state belongs to one request and its owner
+ * orders the calls on it (DMA-debug reports two threads using one state at once).
  */
 public final class IovaState {
     /** Bit 63 of the raw size: some part of some linked range was bounced. */
     public static final long USE_SWIOTLB = 1L << 63;
+
+    static {
+        io.dma4j.api.internal.StateAccess.register(new io.dma4j.api.internal.StateAccess.Accessor() {
+            @Override
+            public void setIova(IovaState state, long addr, long size) {
+                state.addr = addr;
+                state.rawSize = size;
+            }
+
+            @Override
+            public void markSwiotlb(IovaState state) {
+                state.rawSize |= USE_SWIOTLB;
+            }
+
+            @Override
+            public void clearIova(IovaState state) {
+                state.addr = 0;
+                state.rawSize = 0;
+            }
+
+            @Override
+            public void setP2p(P2pState state, Object provider, P2pMapType type, long busOffset, long windowStart, long windowEnd) {
+                state.set(provider, type, busOffset, windowStart, windowEnd);
+            }
+        });
+    }
 
     private long addr;
     private long rawSize;
@@ -40,23 +67,6 @@ public final class IovaState {
     /** Whether any linked range was bounced, which makes unlink walk granule by granule. */
     public boolean usesSwiotlb() {
         return (rawSize & USE_SWIOTLB) != 0;
-    }
-
-    /** Backends: records a successful allocation. */
-    public void set(long addr, long size) {
-        this.addr = addr;
-        this.rawSize = size;
-    }
-
-    /** Backends: records that a link bounced. */
-    public void markSwiotlb() {
-        this.rawSize |= USE_SWIOTLB;
-    }
-
-    /** Zeroes the state, as {@code dma_iova_try_alloc} does before anything else. */
-    public void clear() {
-        this.addr = 0;
-        this.rawSize = 0;
     }
 
     @Override

@@ -35,7 +35,7 @@ public final class P2pState {
     }
 
     /**
-     * Backends and the runtime: records a classification.
+     * Records a classification (backends and the runtime, through the SPI's {@code MappingStates}).
      *
      * @param provider    the peer memory (for example its BAR)
      * @param type        the map type
@@ -43,7 +43,7 @@ public final class P2pState {
      * @param windowStart first CPU physical address of the peer memory
      * @param windowEnd   one past its last address
      */
-    public void set(Object provider, P2pMapType type, long busOffset, long windowStart, long windowEnd) {
+    void set(Object provider, P2pMapType type, long busOffset, long windowStart, long windowEnd) {
         this.provider = provider;
         this.mapType = type;
         this.busOffset = busOffset;
@@ -51,7 +51,7 @@ public final class P2pState {
         this.windowEnd = windowEnd;
     }
 
-    /** Forgets the last classification. */
+    /** Forgets the last classification (a driver may, between requests). */
     public void clear() {
         set(null, P2pMapType.NONE, 0, 0, 0);
     }

@@ -1,5 +1,7 @@
 package io.dma4j.api;
 
+import io.dma4j.api.MisuseCheck;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,18 +10,35 @@ class ApiValuesTest {
     @Test
     void iovaStateKeepsTheSwiotlbFlagInBit63LikeTheKernel() {
         IovaState s = new IovaState();
+        var w = io.dma4j.api.internal.StateAccess.get();
         assertThat(s.useIova()).isFalse();
-        s.set(0xffff_c600L, 0x3000);
+        w.setIova(s, 0xffff_c600L, 0x3000);
         assertThat(s.useIova()).isTrue();
         assertThat(s.usesSwiotlb()).isFalse();
-        s.markSwiotlb();
+        w.markSwiotlb(s);
         assertThat(s.usesSwiotlb()).isTrue();
         assertThat(s.size()).isEqualTo(0x3000);
         assertThat(s.rawSize()).isEqualTo(0x8000_0000_0000_3000L);
         assertThat(s).hasToString("IovaState[addr=0xffffc600, size=0x3000, swiotlb]");
-        s.clear();
+        w.clearIova(s);
         assertThat(s.useIova()).isFalse();
         assertThat(s.addr()).isZero();
+    }
+
+    @Test
+    void driversCannotWriteTheStates() throws Exception {
+        // the writable side is not public API: only the SPI (through the qualified export) reaches it
+        for (var m : IovaState.class.getDeclaredMethods()) {
+            if (java.lang.reflect.Modifier.isPublic(m.getModifiers())) {
+                assertThat(m.getName()).isIn("addr", "size", "rawSize", "useIova", "usesSwiotlb", "toString");
+            }
+        }
+        for (var m : P2pState.class.getDeclaredMethods()) {
+            if (java.lang.reflect.Modifier.isPublic(m.getModifiers())) {
+                assertThat(m.getName()).isIn("mapType", "provider", "busAddress", "covers", "clear");
+            }
+        }
+        assertThat(IovaState.class.getModule().isExported("io.dma4j.api.internal")).isEqualTo(!IovaState.class.getModule().isNamed());
     }
 
     @Test
@@ -54,6 +73,7 @@ class ApiValuesTest {
         assertThat(e.device()).isEqualTo("nvme0");
         assertThat(e.address()).isEqualTo(0x1000);
         assertThat(e.size()).isEqualTo(0x2000);
-        assertThat(new DmaApiMisuseException("d", "x", "what")).hasMessage("d: DMA-API: what");
+        assertThat(new DmaApiMisuseException("d", MisuseCheck.UNMAP_SIZE, "what")).hasMessage("d: DMA-API: what")
+                .extracting(DmaApiMisuseException::check).isEqualTo(MisuseCheck.UNMAP_SIZE);
     }
 }

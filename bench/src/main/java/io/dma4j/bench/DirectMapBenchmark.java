@@ -4,7 +4,13 @@ import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.platform.Machine;
+import io.dma4j.platform.device.Device;
+import io.dma4j.provider.direct.DirectProvider;
 import io.dma4j.runtime.DmaRuntime;
+import io.dma4j.runtime.MapperChain;
+import io.dma4j.spi.BackendContext;
+import io.dma4j.spi.MappingBackend;
+import io.dma4j.spi.ProviderSettings;
 import io.dma4j.runtime.RuntimeConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -42,24 +48,36 @@ public class DirectMapBenchmark {
 
     private Machine machine;
     private DmaRuntime runtime;
+    private MappingBackend backend;
     private DmaMapper mapper;
     private long page;
 
     @Setup(Level.Trial)
     public void setUp() {
         machine = Machine.createDefault();
+        page = machine.pageAllocator().allocPages(0);
+        if (path.equals("backend")) {
+            // the backend built through the SPI, behind the runtime's generic layer only (no validation, debug or statistics)
+            Device.Control control = machine.claimControl().device("dmatest0");
+            backend = new DirectProvider().createBackend(new BackendContext(machine, control, null, null, ProviderSettings.EMPTY));
+            mapper = MapperChain.bare(machine, control, null, backend);
+            return;
+        }
         boolean stats = path.equals("runtime+stats");
         boolean debug = path.equals("runtime+debug");
         runtime = DmaRuntime.builder().machine(machine)
                 .config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, Boolean.toString(debug), RuntimeConfig.STATS, Boolean.toString(stats))))
                 .build();
-        mapper = path.equals("backend") ? runtime.mapper("dmatest0").backend() : runtime.mapper("dmatest0");
-        page = machine.pageAllocator().allocPages(0);
+        mapper = runtime.mapper("dmatest0");
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        runtime.close();
+        if (runtime != null) {
+            runtime.close();
+        } else {
+            backend.release();
+        }
         machine.close();
     }
 

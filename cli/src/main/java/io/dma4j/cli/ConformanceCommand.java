@@ -81,7 +81,7 @@ final class ConformanceCommand implements Callable<Integer> {
         List<Outcome> outcomes = new ArrayList<>();
         for (DiscoveredProvider p : targets) {
             Set<Capability> caps = p.provider().roles().contains(DmaRole.MAPPING_BACKEND) ? KitTarget.probe(p.provider()) : Set.of();
-            KitTarget.set(p.provider(), caps);
+            KitTarget.set(p.provider(), caps, options.machine); // the vendor's machine when --machine is given
             List<Class<?>> runs = new ArrayList<>();
             if (p.provider().roles().contains(DmaRole.MAPPING_BACKEND)) {
                 runs.add(KitTargetBackendRun.class);

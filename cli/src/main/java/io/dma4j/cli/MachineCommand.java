@@ -90,7 +90,7 @@ final class MachineCommand implements Runnable {
 
     private static void printP2p(PrintWriter out, DmaRuntime rt) {
         Machine m = rt.machine();
-        io.dma4j.spi.P2pClassifier c = rt.roles().p2p();
+        io.dma4j.spi.P2pClassifier c = rt.p2pClassifier();
         io.dma4j.api.PeerMemoryAllocator pm = rt.peerMemory();
         out.println("peer-to-peer (client row -> provider column: map type/distance; x = not supported)");
         if (c == null) {

@@ -94,14 +94,14 @@ final class MapBenchCommand implements Callable<Integer> {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("result", r);
                 if (stats) {
-                    m.put("statistics", rt.statistics(device));
+                    m.put("statistics", rt.statistics(device).asMap());
                 }
                 out.println(Json.write(m));
             } else {
                 print(out, r);
                 if (stats) {
                     TextTable t = new TextTable("STATISTIC", "VALUE");
-                    rt.statistics(device).forEach(t::row);
+                    rt.statistics(device).asMap().forEach(t::row);
                     t.print(out);
                 }
             }

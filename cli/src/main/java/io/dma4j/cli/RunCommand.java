@@ -1,11 +1,14 @@
 package io.dma4j.cli;
 
-import io.dma4j.consumers.nvme.Nvme;
+import io.dma4j.hw.nvme.Nvme;
 import io.dma4j.consumers.nvme.NvmeDriver;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.runtime.DmaRuntime;
+import io.dma4j.runtime.Statistics;
+import io.dma4j.spi.Metric;
+import io.dma4j.spi.Metrics;
 import io.dma4j.runtime.RuntimeConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,6 +33,10 @@ import java.util.concurrent.Callable;
         description = {"Runs a workload. 'nvme': writes and reads back requests through the NVMe driver, verifying every byte,",
                 "and reports IOPS, time spent mapping, bookkeeping per request and the backend's figures."})
 final class RunCommand implements Callable<Integer> {
+    /** The figures the summary shows when the device reports them. */
+    private static final java.util.List<Metric> SUMMARY_METRICS = java.util.List.of(Metrics.IOVA_PEAK_RESERVED_GRANULES, Metrics.IOTLB_RANGE_INVALIDATIONS,
+            Metrics.IOTLB_FULL_FLUSHES, Metrics.IOTLB_SYNC_MAPS, Metrics.EXPOSURES, Metrics.BOUNCE_MAPPINGS, Metrics.BOUNCE_SLOTS_HIGH_WATER, Metrics.FAULTS);
+
     @Mixin
     RuntimeOptions options;
 
@@ -156,11 +163,10 @@ final class RunCommand implements Callable<Integer> {
             summary.put("megabytesPerSecond", bytes / secs / 1e6);
             summary.put("mappingNsPerRequest", (double) nvme.mappingNanos() / nvme.requests());
             summary.put("bookkeepingBytesPerRequest", (double) nvme.bookkeepingBytes() / nvme.requests());
-            Map<String, Long> stats = rt.statistics(device);
-            for (String k : new String[] {"backend.iova.peakReservedGranules", "backend.iotlb.rangeInvalidations", "backend.iotlb.fullFlushes",
-                    "backend.iotlb.syncMaps", "backend.exposures", "bounce.mappings", "bounce.slots.highWater", "faults"}) {
-                if (stats.containsKey(k)) {
-                    summary.put(k, stats.get(k));
+            Statistics stats = rt.statistics(device);
+            for (Metric k : SUMMARY_METRICS) {
+                if (stats.has(k)) {
+                    summary.put(k.key(), stats.get(k));
                 }
             }
             if (json) {

@@ -75,7 +75,7 @@ public abstract class P2pClassifierContract {
     @Tag("required")
     @DisplayName("required: a hot-removed provider is not reachable")
     void required_hotRemoved_notSupported() {
-        machine.hotRemove("nvme0");
+        machine.claimControl().hotRemove("nvme0");
         assertEquals(P2pMapType.NOT_SUPPORTED, p2p.classify(machine.device("rnic0"), cmb()));
     }
 }

@@ -3,7 +3,6 @@ package io.dma4j.conformance;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
-import io.dma4j.api.IovaState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.DmaAccess;
@@ -32,6 +31,11 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
     /** A provider of toy backends. */
     record Provider(String name, boolean translating, Flaw flaw) implements DmaProvider {
         @Override
+        public String spiVersion() {
+            return io.dma4j.spi.DmaSpi.VERSION;
+        }
+
+        @Override
         public Set<DmaRole> roles() {
             return Set.of(DmaRole.MAPPING_BACKEND);
         }
@@ -56,7 +60,7 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
         this.translating = translating;
         this.flaw = flaw;
         if (translating) {
-            device.port().attach(this);
+            ctx.attachTranslation(this);
         }
     }
 
@@ -154,37 +158,6 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
     }
 
     @Override
-    public boolean iovaTryAlloc(IovaState state, long phys, long size) {
-        state.clear();
-        return false;
-    }
-
-    @Override
-    public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("no IOVA");
-    }
-
-    @Override
-    public void iovaSync(IovaState state, long offset, long size) {
-        throw new IllegalStateException("no IOVA");
-    }
-
-    @Override
-    public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("no IOVA");
-    }
-
-    @Override
-    public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("no IOVA");
-    }
-
-    @Override
-    public void iovaFree(IovaState state) {
-        throw new IllegalStateException("no IOVA");
-    }
-
-    @Override
     public boolean needUnmap() {
         return translating;
     }
@@ -192,21 +165,6 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
     @Override
     public boolean needSync(long dma) {
         return false;
-    }
-
-    @Override
-    public long maxMappingSize() {
-        return Long.MAX_VALUE;
-    }
-
-    @Override
-    public long optMappingSize() {
-        return Long.MAX_VALUE;
-    }
-
-    @Override
-    public long mergeBoundary() {
-        return 0;
     }
 
     @Override

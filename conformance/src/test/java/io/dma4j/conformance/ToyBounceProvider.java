@@ -6,6 +6,7 @@ import io.dma4j.platform.device.Device;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.ReferenceBounceService;
 import io.dma4j.spi.RoleContext;
 
 import java.util.Set;
@@ -15,6 +16,11 @@ record ToyBounceProvider(boolean copiesBack) implements DmaProvider {
     @Override
     public String name() {
         return "toy-bounce";
+    }
+
+    @Override
+    public String spiVersion() {
+        return io.dma4j.spi.DmaSpi.VERSION;
     }
 
     @Override

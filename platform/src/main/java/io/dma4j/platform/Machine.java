@@ -48,9 +48,12 @@ public final class Machine implements AutoCloseable {
     private final Map<String, Device> devices;
     private final Map<String, IommuUnit> iommus;
     private final FaultLog faults;
+    private final Map<String, Device.Control> controls;
+    private boolean controlClaimed;
 
     private Machine(MachineDescription description, PhysicalAddressSpace space, PageAllocator pages, PciFabric fabric,
-                    Map<String, Device> devices, Map<String, IommuUnit> iommus, FaultLog faults) {
+                    Map<String, Device> devices, Map<String, Device.Control> controls, Map<String, IommuUnit> iommus, FaultLog faults) {
+        this.controls = controls;
         this.description = description;
         this.space = space;
         this.pages = pages;
@@ -119,6 +122,7 @@ public final class Machine implements AutoCloseable {
                 iommus.put(u.name(), u);
             }
             Map<String, Device> devices = new LinkedHashMap<>();
+            Map<String, Device.Control> controls = new LinkedHashMap<>();
             for (DeviceSpec s : d.devices()) {
                 PciNode slot = fabric.node(s.name());
                 long busOffset = slot == null ? 0 : slot.hostBridge().busOffset();
@@ -129,10 +133,12 @@ public final class Machine implements AutoCloseable {
                 DmaPort port = new DmaPort(s.name(), space, faults, new OffsetTranslation(s.attributes().rangeOffset(), s.attributes().dmaMask()));
                 Device dev = new Device(s.name(), s.model(), s.attributes(), slot, bars, s.iommu(), s.iommuGroup(), port, s.modelOptions());
                 devices.put(s.name(), dev);
+                Device.Control control = dev.claimControl();
+                controls.put(s.name(), control);
                 for (DeviceModelFactory f : factories) {
                     if (f.model().equals(s.model())) {
                         DeviceModel model = f.create(dev, space);
-                        dev.setBehaviour(model);
+                        control.setBehaviour(model);
                         if (model instanceof RegisterHandler h) {
                             for (RegisterFile rf : registerFiles.getOrDefault(s.name(), List.of())) {
                                 rf.attach(h);
@@ -143,10 +149,10 @@ public final class Machine implements AutoCloseable {
                 }
             }
             FabricRouter router = new FabricRouter(devices);
-            for (Device dev : devices.values()) {
-                dev.port().setRouter(router);
+            for (Device.Control c : controls.values()) {
+                c.setRouter(router);
             }
-            return new Machine(d, space, new PageAllocator(space.dram()), fabric, devices, iommus, faults);
+            return new Machine(d, space, new PageAllocator(space.dram()), fabric, devices, controls, iommus, faults);
         } catch (RuntimeException | Error e) {
             for (Region r : regions) {
                 if (r.memory() != null) {
@@ -216,15 +222,24 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Hot-removes a device (surprise removal): its DMA faults from now on, peers can no
-     * longer reach its BARs, and the fabric's generation moves so that cached P2P
-     * classifications are recomputed.
+     * Hands out the machine's {@link MachineControl}, once: the right to change device
+     * masks and translations and to hot-remove devices. The runtime claims it when it takes
+     * the machine; a program that drives a machine without a runtime (a device-model test,
+     * the conformance kit) claims it itself.
      *
-     * @throws IllegalArgumentException when there is no such device
+     * @throws IllegalStateException when it was claimed already
      */
-    public void hotRemove(String name) {
-        device(name).markRemoved();
-        fabric.bumpGeneration();
+    public synchronized MachineControl claimControl() {
+        if (controlClaimed) {
+            throw new IllegalStateException("the control of machine " + name() + " was claimed already (a DmaRuntime that took this machine holds it)");
+        }
+        controlClaimed = true;
+        return new MachineControl(this, controls);
+    }
+
+    /** Called by {@link MachineControl#giveBack()}. */
+    synchronized void controlReturned() {
+        controlClaimed = false;
     }
 
     /** IOMMU units in description order. */

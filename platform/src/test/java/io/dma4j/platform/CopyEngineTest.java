@@ -10,6 +10,7 @@ import io.dma4j.platform.memory.PhysicalAddressSpace;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class CopyEngineTest {
     @Test
@@ -64,7 +65,8 @@ class CopyEngineTest {
             long dst = m.pageAllocator().allocPages(1);
             cpu.fill(src, 8192, (byte) 0x5A);
             // a translation that maps only the first destination page for writes
-            d.port().attach(new DmaTranslation() {
+            Device.Control control = m.claimControl().device("dmatest0");
+            control.attach(new DmaTranslation() {
                 @Override
                 public long translate(long bus, DmaAccess access) {
                     return access == DmaAccess.WRITE && bus >= dst + 4096 ? FaultReason.NOT_MAPPED.code() : bus;
@@ -81,8 +83,19 @@ class CopyEngineTest {
             assertThat(cpu.readByte(dst + 4095)).isEqualTo((byte) 0x5A);
             assertThat(cpu.readByte(dst + 4096)).isZero();
             assertThat(m.faultLog().last().reason()).isEqualTo(FaultReason.NOT_MAPPED);
-            d.port().detach();
+            control.detach();
             assertThat(CopyEngine.copy(cpu, d.bar(0), src, dst, 8192)).isEqualTo(CopyEngine.STATUS_DONE);
+        }
+    }
+
+    @Test
+    void aMachineAndItsDevicesHandOutTheirControlOnce() {
+        try (Machine m = Machine.createDefault()) {
+            assertThatThrownBy(() -> m.device("dmatest0").claimControl()).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("the control of device dmatest0 was claimed already (by the machine that built it)");
+            m.claimControl();
+            assertThatThrownBy(m::claimControl).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("was claimed already (a DmaRuntime that took this machine holds it)");
         }
     }
 

@@ -1,5 +1,7 @@
 package io.dma4j.runtime;
 
+import io.dma4j.api.MisuseCheck;
+
 /**
  * One DMA-debug finding.
  *
@@ -7,5 +9,5 @@ package io.dma4j.runtime;
  * @param check   the rule broken
  * @param message the full report: the check's wording and the details
  */
-public record DebugReport(String device, DebugCheck check, String message) {
+public record DebugReport(String device, MisuseCheck check, String message) {
 }

@@ -1,17 +1,18 @@
 package io.dma4j.runtime;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import io.dma4j.spi.MetricSink;
+import io.dma4j.spi.Metrics;
+
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counters of one device's DMA-API use, updated by the runtime's dispatch. Counting is
+ * Counters of one device's DMA-API use, updated by the statistics layer of its chain. Counting is
  * allocation-free after warm-up ({@link LongAdder}).
  *
- * <p>Thread safety: safe for concurrent use; a {@link #snapshot()} is not atomic across counters.
+ * <p>Thread safety: safe for concurrent use; a view is not atomic across counters.
  */
-public final class DeviceStatistics {
+final class DeviceStatistics {
     final LongAdder maps = new LongAdder();
     final LongAdder unmaps = new LongAdder();
     final LongAdder mappedBytes = new LongAdder();
@@ -55,29 +56,27 @@ public final class DeviceStatistics {
         return peakLiveBytes.get();
     }
 
-    /** All counters by name, in a stable order. */
-    public Map<String, Long> snapshot() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("maps", maps.sum());
-        m.put("unmaps", unmaps.sum());
-        m.put("mappedBytes", mappedBytes.sum());
-        m.put("liveBytes", liveBytes.get());
-        m.put("peakLiveBytes", peakLiveBytes.get());
-        m.put("sgMaps", sgMaps.sum());
-        m.put("sgSegments", sgSegments.sum());
-        m.put("syncsForCpu", syncsForCpu.sum());
-        m.put("syncsForDevice", syncsForDevice.sum());
-        m.put("coherentAllocs", coherentAllocs.sum());
-        m.put("coherentFrees", coherentFrees.sum());
-        m.put("iovaAllocs", iovaAllocs.sum());
-        m.put("iovaAllocFallbacks", iovaAllocFallbacks.sum());
-        m.put("iovaLinks", iovaLinks.sum());
-        m.put("iovaLinkedBytes", iovaLinkedBytes.sum());
-        m.put("iovaSyncs", iovaSyncs.sum());
-        m.put("iovaUnlinks", iovaUnlinks.sum());
-        m.put("iovaDestroys", iovaDestroys.sum());
-        m.put("iovaFrees", iovaFrees.sum());
-        m.put("mappingErrors", mappingErrors.sum());
-        return m;
+    /** Writes every counter to {@code out} as the catalogue's metrics. */
+    void writeTo(MetricSink out) {
+        out.put(Metrics.MAPS, maps.sum());
+        out.put(Metrics.UNMAPS, unmaps.sum());
+        out.put(Metrics.MAPPED_BYTES, mappedBytes.sum());
+        out.put(Metrics.LIVE_BYTES, liveBytes.get());
+        out.put(Metrics.PEAK_LIVE_BYTES, peakLiveBytes.get());
+        out.put(Metrics.SG_MAPS, sgMaps.sum());
+        out.put(Metrics.SG_SEGMENTS, sgSegments.sum());
+        out.put(Metrics.SYNCS_FOR_CPU, syncsForCpu.sum());
+        out.put(Metrics.SYNCS_FOR_DEVICE, syncsForDevice.sum());
+        out.put(Metrics.COHERENT_ALLOCS, coherentAllocs.sum());
+        out.put(Metrics.COHERENT_FREES, coherentFrees.sum());
+        out.put(Metrics.IOVA_ALLOCS, iovaAllocs.sum());
+        out.put(Metrics.IOVA_ALLOC_FALLBACKS, iovaAllocFallbacks.sum());
+        out.put(Metrics.IOVA_LINKS, iovaLinks.sum());
+        out.put(Metrics.IOVA_LINKED_BYTES, iovaLinkedBytes.sum());
+        out.put(Metrics.IOVA_SYNCS, iovaSyncs.sum());
+        out.put(Metrics.IOVA_UNLINKS, iovaUnlinks.sum());
+        out.put(Metrics.IOVA_DESTROYS, iovaDestroys.sum());
+        out.put(Metrics.IOVA_FREES, iovaFrees.sum());
+        out.put(Metrics.MAPPING_ERRORS, mappingErrors.sum());
     }
 }

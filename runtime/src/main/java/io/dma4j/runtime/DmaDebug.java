@@ -5,6 +5,7 @@ import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.api.IovaState;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
@@ -23,7 +24,7 @@ import java.util.function.Consumer;
  * live mapping is an entry keyed by DMA address; unmaps and syncs are checked against it,
  * as are the start cachelines of device-writable mappings and, beyond the kernel, the
  * linked ranges of each two-step {@link IovaState}. A violation is reported (see
- * {@link DebugCheck}); in throwing mode it becomes a {@link DmaApiMisuseException} thrown
+ * {@link MisuseCheck}); in throwing mode it becomes a {@link DmaApiMisuseException} thrown
  * before the call changes anything.
  *
  * <p>Thread safety: all methods synchronise on this object. Tracking allocates; it is a
@@ -90,12 +91,22 @@ final class DmaDebug {
         this.sink = sink;
     }
 
-    private void report(DebugCheck check, String details) {
+    private void report(MisuseCheck check, String details) {
         String message = check.text() + " " + details;
         sink.accept(new DebugReport(device, check, message));
         if (throwing) {
-            throw new DmaApiMisuseException(device, check.id(), message);
+            throw new DmaApiMisuseException(device, check, message);
         }
+    }
+
+    /** Whether violations throw (else they are only reported). */
+    boolean throwing() {
+        return throwing;
+    }
+
+    /** Records a misuse the layers below found (report mode: the exception is not thrown on). */
+    void recordBelow(DmaApiMisuseException e) {
+        sink.accept(new DebugReport(device, e.check(), e.getMessage()));
     }
 
     // ---------------------------------------------------------------- map side
@@ -104,14 +115,14 @@ final class DmaDebug {
     synchronized void checkMap(long phys, long size, DmaDirection dir, int attrs, boolean peerAllowed) {
         boolean mmio = (attrs & DmaAttrs.MMIO) != 0;
         if (mmio && space.isDram(phys, size)) {
-            report(DebugCheck.MMIO_ON_RAM, String.format("[phys=0x%x] [size=%d bytes] (use no MMIO attribute for RAM)", phys, size));
+            report(MisuseCheck.MMIO_ON_RAM, String.format("[phys=0x%x] [size=%d bytes] (use no MMIO attribute for RAM)", phys, size));
         }
         if (!mmio && !space.isDram(phys, size) && !(peerAllowed && space.isMemory(phys, size))) {
-            report(DebugCheck.MAP_INVALID_AREA, String.format("[phys=0x%x] [size=%d bytes] (not RAM%s)", phys, size,
+            report(MisuseCheck.MAP_INVALID_AREA, String.format("[phys=0x%x] [size=%d bytes] (not RAM%s)", phys, size,
                     space.isMemory(phys, size) ? "; a BAR needs the MMIO attribute" : ""));
         }
         if (tracksCacheline(dir, attrs) && cachelines.getOrDefault(phys >>> CACHELINE_SHIFT, 0) > 0) {
-            report(DebugCheck.CACHELINE_OVERLAP, String.format("[phys=0x%x] [cacheline=0x%x] (another device-writable mapping starts in this cacheline)",
+            report(MisuseCheck.CACHELINE_OVERLAP, String.format("[phys=0x%x] [cacheline=0x%x] (another device-writable mapping starts in this cacheline)",
                     phys, phys >>> CACHELINE_SHIFT << CACHELINE_SHIFT));
         }
     }
@@ -133,10 +144,10 @@ final class DmaDebug {
             long a = sg.dmaAddress(i);
             long len = sg.dmaLength(i);
             if (len > max) {
-                report(DebugCheck.SG_SEGMENT_TOO_LONG, String.format("[segment %d dma=0x%x] [len=%d] [max=%d]", i, a, len, max));
+                report(MisuseCheck.SG_SEGMENT_TOO_LONG, String.format("[segment %d dma=0x%x] [len=%d] [max=%d]", i, a, len, max));
             }
             if (boundary != -1L && (a & ~boundary) != ((a + len - 1) & ~boundary)) {
-                report(DebugCheck.SG_SEGMENT_ACROSS_BOUNDARY, String.format("[segment %d dma=0x%x] [len=%d] [boundary=0x%x]", i, a, len, boundary + 1));
+                report(MisuseCheck.SG_SEGMENT_ACROSS_BOUNDARY, String.format("[segment %d dma=0x%x] [len=%d] [boundary=0x%x]", i, a, len, boundary + 1));
             }
         }
     }
@@ -164,43 +175,52 @@ final class DmaDebug {
 
     // ---------------------------------------------------------------- unmap side
 
-    /** Checks an unmap of a single or resource mapping and forgets it. */
-    synchronized void unmapSingle(Kind kind, long dma, long size, DmaDirection dir) {
-        Entry e = check(kind, dma, size, dir, -1);
-        if (e != null) {
+    /** Checks an unmap of a single or resource mapping; the entry to {@link #forget(Object)} once the unmap succeeded, or null. */
+    synchronized Object checkUnmapSingle(Kind kind, long dma, long size, DmaDirection dir) {
+        return check(kind, dma, size, dir, -1);
+    }
+
+    /** Forgets what a check returned (an entry, or a list of them), after the call below succeeded. */
+    @SuppressWarnings("unchecked")
+    synchronized void forget(Object found) {
+        if (found instanceof Entry e) {
             remove(e);
+        } else if (found instanceof List<?> list) {
+            for (Entry e : (List<Entry>) list) {
+                if (e != null) {
+                    remove(e);
+                }
+            }
         }
     }
 
-    /** Checks a coherent free and forgets the allocation. */
-    synchronized void freeCoherent(long dma, long size, MemorySegment cpu) {
+    /** Checks a coherent free; the entry to {@link #forget(Object)} once it succeeded, or null. */
+    synchronized Object checkFreeCoherent(long dma, long size, MemorySegment cpu) {
         Entry e = find(dma, Kind.COHERENT, size, DmaDirection.BIDIRECTIONAL);
         if (e != null && e.kind == Kind.COHERENT && cpu != null && cpu.address() != e.cpuAddress) {
-            report(DebugCheck.FREE_CPU_ADDRESS, String.format("[device address=0x%x] [size=%d bytes] [cpu alloc address=0x%x] [cpu free address=0x%x]",
+            report(MisuseCheck.FREE_CPU_ADDRESS, String.format("[device address=0x%x] [size=%d bytes] [cpu alloc address=0x%x] [cpu free address=0x%x]",
                     dma, size, e.cpuAddress, cpu.address()));
         }
-        e = check(Kind.COHERENT, dma, size, DmaDirection.BIDIRECTIONAL, -1);
-        if (e != null) {
-            remove(e);
-        }
+        return check(Kind.COHERENT, dma, size, DmaDirection.BIDIRECTIONAL, -1);
     }
 
-    /** Checks an unmap of a scatter list (every segment first, then forgets them all). */
-    synchronized void unmapSg(ScatterList sg, int nents, DmaDirection dir) {
+    /** Checks an unmap of a scatter list (every segment); the entries to {@link #forget(Object)} once it succeeded. */
+    synchronized Object checkUnmapSg(ScatterList sg, int nents, DmaDirection dir) {
         int first = firstTracked(sg, nents);
         Entry head = first < 0 ? null : find(sg.dmaAddress(first), Kind.SCATTER_GATHER, sg.dmaLength(first), dir);
         int mapped = head == null ? nents : head.sgMappedEnts;
         List<Entry> found = new ArrayList<>();
+        java.util.Set<Entry> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = 0; i < mapped; i++) {
             if ((sg.dmaFlags(i) & ScatterList.FLAG_BUS_ADDRESS) == 0) {
-                found.add(check(Kind.SCATTER_GATHER, sg.dmaAddress(i), sg.dmaLength(i), dir, nents));
+                Entry e = check(Kind.SCATTER_GATHER, sg.dmaAddress(i), sg.dmaLength(i), dir, nents, taken);
+                if (e != null) {
+                    found.add(e);
+                    taken.add(e);
+                }
             }
         }
-        for (Entry e : found) {
-            if (e != null) {
-                remove(e);
-            }
-        }
+        return found;
     }
 
     private static int firstTracked(ScatterList sg, int nents) {
@@ -214,43 +234,59 @@ final class DmaDebug {
 
     /** The kernel's check_unmap: returns the matching entry, or null when none exists (after reporting). */
     private Entry check(Kind kind, long dma, long size, DmaDirection dir, int nents) {
+        return check(kind, dma, size, dir, nents, java.util.Set.of());
+    }
+
+    /** As above, never answering an entry already in {@code taken} (segments of one list that alias one address). */
+    private Entry check(Kind kind, long dma, long size, DmaDirection dir, int nents, java.util.Set<Entry> taken) {
         if (dma == DmaMapper.MAPPING_ERROR) {
-            report(DebugCheck.UNMAP_INVALID_ADDRESS, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
+            report(MisuseCheck.UNMAP_INVALID_ADDRESS, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
             return null;
         }
-        Entry e = find(dma, kind, size, dir);
+        Entry e = find(dma, kind, size, dir, taken);
         if (e == null) {
-            report(DebugCheck.UNMAP_NEVER_MAPPED, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
+            report(MisuseCheck.UNMAP_NEVER_MAPPED, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
             return null;
         }
         if (e.kind != kind) {
-            report(DebugCheck.UNMAP_WRONG_FUNCTION, String.format("[device address=0x%x] [size=%d bytes] [mapped as %s] [unmapped as %s]",
+            report(MisuseCheck.UNMAP_WRONG_FUNCTION, String.format("[device address=0x%x] [size=%d bytes] [mapped as %s] [unmapped as %s]",
                     dma, size, e.kind.label, kind.label));
         }
         if (e.size != size) {
-            report(DebugCheck.UNMAP_SIZE, String.format("[device address=0x%x] [map size=%d bytes] [unmap size=%d bytes]", dma, e.size, size));
+            report(MisuseCheck.UNMAP_SIZE, String.format("[device address=0x%x] [map size=%d bytes] [unmap size=%d bytes]", dma, e.size, size));
         }
         if (kind == Kind.SCATTER_GATHER && e.kind == kind && nents >= 0 && e.sgCallEnts != nents) {
-            report(DebugCheck.UNMAP_SG_NENTS, String.format("[device address=0x%x] [map count=%d] [unmap count=%d]", dma, e.sgCallEnts, nents));
+            report(MisuseCheck.UNMAP_SG_NENTS, String.format("[device address=0x%x] [map count=%d] [unmap count=%d]", dma, e.sgCallEnts, nents));
         }
         if (e.dir != dir) {
-            report(DebugCheck.UNMAP_DIRECTION, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [unmapped with %s]", dma, size, e.dir, dir));
+            report(MisuseCheck.UNMAP_DIRECTION, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [unmapped with %s]", dma, size, e.dir, dir));
         }
         return e;
     }
 
     /** The live entry at {@code dma}, preferring one that matches kind, size and direction. */
     private Entry find(long dma, Kind kind, long size, DmaDirection dir) {
+        return find(dma, kind, size, dir, java.util.Set.of());
+    }
+
+    private Entry find(long dma, Kind kind, long size, DmaDirection dir, java.util.Set<Entry> taken) {
         List<Entry> list = live.get(dma);
         if (list == null) {
             return null;
         }
+        Entry any = null;
         for (Entry e : list) {
+            if (taken.contains(e)) {
+                continue;
+            }
             if (e.kind == kind && e.size == size && e.dir == dir) {
                 return e;
             }
+            if (any == null) {
+                any = e;
+            }
         }
-        return list.getFirst();
+        return any;
     }
 
     private void remove(Entry e) {
@@ -272,24 +308,24 @@ final class DmaDebug {
     synchronized void checkSync(long dma, long size, DmaDirection dir, boolean toCpu) {
         Entry e = containing(dma);
         if (e == null) {
-            report(DebugCheck.SYNC_NEVER_MAPPED, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
+            report(MisuseCheck.SYNC_NEVER_MAPPED, String.format("[device address=0x%x] [size=%d bytes]", dma, size));
             return;
         }
         if (dma - e.dma > e.size - size || size > e.size) {
-            report(DebugCheck.SYNC_OUTSIDE, String.format("[device address=0x%x] [allocation size=%d bytes] [sync offset+size=%d]",
+            report(MisuseCheck.SYNC_OUTSIDE, String.format("[device address=0x%x] [allocation size=%d bytes] [sync offset+size=%d]",
                     e.dma, e.size, dma - e.dma + size));
         }
         if (e.dir == DmaDirection.BIDIRECTIONAL) {
             return;
         }
         if (toCpu && e.dir == DmaDirection.TO_DEVICE && dir != DmaDirection.TO_DEVICE) {
-            report(DebugCheck.SYNC_READ_ONLY_FOR_CPU, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
+            report(MisuseCheck.SYNC_READ_ONLY_FOR_CPU, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
         }
         if (!toCpu && e.dir == DmaDirection.FROM_DEVICE && dir != DmaDirection.FROM_DEVICE) {
-            report(DebugCheck.SYNC_WRITE_ONLY_TO_DEVICE, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
+            report(MisuseCheck.SYNC_WRITE_ONLY_TO_DEVICE, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
         }
         if (dir != e.dir) {
-            report(DebugCheck.SYNC_DIRECTION, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
+            report(MisuseCheck.SYNC_DIRECTION, String.format("[device address=0x%x] [size=%d bytes] [mapped with %s] [synced with %s]", dma, size, e.dir, dir));
         }
     }
 
@@ -301,7 +337,7 @@ final class DmaDebug {
         }
         Entry head = containing(sg.dmaAddress(first));
         if (head != null && head.kind == Kind.SCATTER_GATHER && head.sgCallEnts != nents) {
-            report(DebugCheck.SYNC_SG_NENTS, String.format("[device address=0x%x] [map count=%d] [sync count=%d]", head.dma, head.sgCallEnts, nents));
+            report(MisuseCheck.SYNC_SG_NENTS, String.format("[device address=0x%x] [map count=%d] [sync count=%d]", head.dma, head.sgCallEnts, nents));
         }
         int mapped = head == null ? nents : Math.min(nents, head.sgMappedEnts);
         for (int i = 0; i < mapped; i++) {
@@ -327,7 +363,7 @@ final class DmaDebug {
 
     synchronized void beforeTryAlloc(IovaState state) {
         if (state.useIova() && iova.containsKey(state)) {
-            report(DebugCheck.IOVA_STATE_IN_USE, String.format("[iova=0x%x] [size=%d bytes] (destroy or free it first; the old reservation would leak)",
+            report(MisuseCheck.IOVA_STATE_IN_USE, String.format("[iova=0x%x] [size=%d bytes] (destroy or free it first; the old reservation would leak)",
                     state.addr(), state.size()));
         }
     }
@@ -342,7 +378,7 @@ final class DmaDebug {
     private NavigableMap<Long, Long> track(IovaState state, String call) {
         NavigableMap<Long, Long> t = iova.get(state);
         if (t == null) {
-            report(DebugCheck.IOVA_UNKNOWN_STATE, String.format("[%s] [state %s]", call, state));
+            report(MisuseCheck.IOVA_UNKNOWN_STATE, String.format("[%s] [state %s]", call, state));
         }
         return t;
     }
@@ -350,7 +386,7 @@ final class DmaDebug {
     synchronized void beforeLink(IovaState state, long offset, long size) {
         NavigableMap<Long, Long> t = track(state, "iovaLink");
         if (t != null && overlaps(t, offset, offset + size)) {
-            report(DebugCheck.IOVA_LINK_OVERLAP, String.format("[iova=0x%x] [offset=0x%x] [size=%d bytes]", state.addr(), offset, size));
+            report(MisuseCheck.IOVA_LINK_OVERLAP, String.format("[iova=0x%x] [offset=0x%x] [size=%d bytes]", state.addr(), offset, size));
         }
     }
 
@@ -364,7 +400,7 @@ final class DmaDebug {
     synchronized void beforeSyncOrUnlink(IovaState state, long offset, long size, String call) {
         NavigableMap<Long, Long> t = track(state, call);
         if (t != null && !covered(t, offset, offset + size)) {
-            report(DebugCheck.IOVA_NOT_LINKED, String.format("[%s] [iova=0x%x] [offset=0x%x] [size=%d bytes] [linked: %s]", call, state.addr(), offset, size, t));
+            report(MisuseCheck.IOVA_NOT_LINKED, String.format("[%s] [iova=0x%x] [offset=0x%x] [size=%d bytes] [linked: %s]", call, state.addr(), offset, size, t));
         }
     }
 
@@ -382,7 +418,7 @@ final class DmaDebug {
         }
         boolean exact = mappedLen == 0 ? t.isEmpty() : t.size() == 1 && t.firstKey() == 0 && t.firstEntry().getValue() == mappedLen;
         if (!exact) {
-            report(DebugCheck.IOVA_DESTROY_LENGTH, String.format("[iova=0x%x] [mapped_len=%d] [linked: %s] (destroy takes exactly the linked range [0, mapped_len))",
+            report(MisuseCheck.IOVA_DESTROY_LENGTH, String.format("[iova=0x%x] [mapped_len=%d] [linked: %s] (destroy takes exactly the linked range [0, mapped_len))",
                     state.addr(), mappedLen, t));
         }
     }
@@ -390,11 +426,11 @@ final class DmaDebug {
     synchronized void beforeFree(IovaState state) {
         NavigableMap<Long, Long> t = track(state, "iovaFree");
         if (t != null && !t.isEmpty()) {
-            report(DebugCheck.IOVA_FREE_WITH_LINKS, String.format("[iova=0x%x] [linked: %s] (unlink them first, or use iovaDestroy)", state.addr(), t));
+            report(MisuseCheck.IOVA_FREE_WITH_LINKS, String.format("[iova=0x%x] [linked: %s] (unlink them first, or use iovaDestroy)", state.addr(), t));
         }
     }
 
-    synchronized void forget(IovaState state) {
+    synchronized void forgetState(IovaState state) {
         iova.remove(state);
     }
 
@@ -452,6 +488,6 @@ final class DmaDebug {
         }
         String example = !live.isEmpty() ? live.firstEntry().getValue().getFirst().toString()
                 : "[iova state " + iova.keySet().iterator().next() + "]";
-        report(DebugCheck.LEAK_AT_RELEASE, String.format("[count=%d] [first: %s]", n, example));
+        report(MisuseCheck.LEAK_AT_RELEASE, String.format("[count=%d] [first: %s]", n, example));
     }
 }

@@ -6,10 +6,14 @@ import com.google.inject.ProvisionException;
 import com.google.inject.spi.Message;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.platform.Machine;
+import io.dma4j.platform.MachineControl;
 import io.dma4j.platform.device.Device;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.MappingBackend;
+import io.dma4j.spi.Metric;
+import io.dma4j.spi.Metrics;
+import io.dma4j.spi.P2pClassifier;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 
@@ -24,9 +28,12 @@ import java.util.function.Consumer;
 
 /**
  * The assembled DMA layer of one machine: providers, role wiring, a mapper per device.
- * {@link #mapper(String)} gives a device's {@link DmaMapper}, created on first use with
- * the backend {@link BackendSelector} chooses, wrapped with argument validation, DMA-debug
- * checks ({@code dma4j.debug}) and statistics ({@code dma4j.stats}).
+ * {@link #mapper(String)} gives a device's {@link DmaMapper}, created on first use: a chain
+ * of layers — argument validation, DMA-debug checks ({@code dma4j.debug}), statistics
+ * ({@code dma4j.stats}) — in front of the mapping backend {@link BackendSelector} chose.
+ * No public path reaches a backend without the chain. The runtime holds the machine's
+ * {@link MachineControl}: masks change through {@link DmaMapper#setMask}, translations are
+ * attached by backends, devices are hot-removed through {@link #hotRemove}.
  *
  * <pre>{@code
  * try (DmaRuntime rt = DmaRuntime.builder().build()) {          // default machine, discovered providers
@@ -42,6 +49,7 @@ import java.util.function.Consumer;
 @Singleton
 public final class DmaRuntime implements AutoCloseable {
     private final Machine machine;
+    private final MachineControl control;
     private final boolean ownsMachine;
     private final RuntimeConfig config;
     private final ProviderRegistry registry;
@@ -50,13 +58,19 @@ public final class DmaRuntime implements AutoCloseable {
     private final boolean debug;
     private final boolean debugThrows;
     private final boolean stats;
-    private final Map<String, DeviceMapper> mappers = new ConcurrentHashMap<>();
+    private final Map<String, MapperChain> mappers = new ConcurrentHashMap<>();
+    private final Lifecycle lifecycle = new Lifecycle();
     private final List<DebugReport> reports = new ArrayList<>();
     private final Consumer<DebugReport> sink = this::addReport;
 
+    private final io.dma4j.spi.DmaClock clock;
+
     @Inject
-    DmaRuntime(DmaRuntimeModule.MachineHolder machine, RuntimeConfig config, ProviderRegistry registry, RoleWiring roles, BackendSelector selector) {
+    DmaRuntime(DmaRuntimeModule.MachineHolder machine, RuntimeConfig config, ProviderRegistry registry, RoleWiring roles, BackendSelector selector,
+               io.dma4j.spi.DmaClock clock) {
+        this.clock = clock;
         this.machine = machine.machine();
+        this.control = machine.control();
         this.ownsMachine = machine.owned();
         this.config = config;
         this.registry = registry;
@@ -96,9 +110,19 @@ public final class DmaRuntime implements AutoCloseable {
         return registry.all();
     }
 
-    /** The machine-wide roles. */
-    public RoleWiring roles() {
-        return roles;
+    /** The provider of the bounce-buffer role, or {@code null} when none is installed. */
+    public DiscoveredProvider bounceProvider() {
+        return roles.bounceProvider();
+    }
+
+    /** The provider of the P2P role, or {@code null} when none is installed. */
+    public DiscoveredProvider p2pProvider() {
+        return roles.p2pProvider();
+    }
+
+    /** The P2P classifier (distances and map types; it maps nothing), or {@code null} when none is installed. */
+    public P2pClassifier p2pClassifier() {
+        return roles.p2p();
     }
 
     /** The peer-memory allocator of the P2P role, or {@code null} when the installed P2P provider offers none. */
@@ -108,34 +132,55 @@ public final class DmaRuntime implements AutoCloseable {
 
     /** The provider that maps (or would map) for a device. */
     public DiscoveredProvider backendFor(String device) {
-        DeviceMapper m = mappers.get(device);
+        MapperChain m = mappers.get(device);
         return m != null ? registry.byName(m.backend().providerName()) : selector.select(machine.device(device));
     }
 
     /**
-     * The mapper of a device, created on first use.
+     * The mapper of a device, created on first use: validation, DMA-debug (when on),
+     * statistics (when on), then the backend.
      *
      * @throws IllegalArgumentException   when the machine has no such device
      * @throws DmaConfigurationException  when no backend can serve it as configured
+     * @throws IllegalStateException      when the runtime is closed
      */
-    public DeviceMapper mapper(String device) {
+    public DmaMapper mapper(String device) {
         Objects.requireNonNull(device, "device");
-        DeviceMapper m = mappers.get(device);
-        return m != null ? m : mappers.computeIfAbsent(device, this::create);
+        checkOpen();
+        MapperChain m = mappers.get(device);
+        return (m != null ? m : mappers.computeIfAbsent(device, this::create)).head();
     }
 
-    private DeviceMapper create(String name) {
+    private void checkOpen() {
+        if (lifecycle.closed()) {
+            throw new IllegalStateException("this DmaRuntime is closed: build a new one");
+        }
+    }
+
+    private MapperChain create(String name) {
         Device device = machine.device(name);
         DiscoveredProvider p = selector.select(device);
         DmaProvider provider = p.provider();
-        MappingBackend backend = provider.createBackend(new BackendContext(machine, device, roles.bounce(), roles.p2p(), config.settingsFor(provider.name())));
+        Device.Control dc = control.device(name);
+        MappingBackend backend = provider.createBackend(new BackendContext(machine, dc, roles.bounce(), roles.p2p(), config.settingsFor(provider.name()), clock));
         DmaDebug dbg = debug ? new DmaDebug(device, machine.addressSpace(), debugThrows, sink) : null;
-        return new DeviceMapper(device, backend, dbg, stats ? new DeviceStatistics() : null);
+        return MapperChain.build(machine, dc, roles.p2p(), backend, dbg, stats ? new DeviceStatistics() : null, lifecycle);
     }
 
-    /** The mappers created so far, by device name. */
-    public Map<String, DeviceMapper> mappers() {
-        return Map.copyOf(mappers);
+    /** The names of the devices whose mappers exist, in no particular order. */
+    public java.util.Set<String> mappedDevices() {
+        return java.util.Set.copyOf(mappers.keySet());
+    }
+
+    /** Whether DMA-debug checks are on for this runtime's mappers. */
+    public boolean debugEnabled() {
+        return debug;
+    }
+
+    /** Live mappings and IOVA states DMA-debug tracks for a device (0 with debug off or no mapper yet). */
+    public int liveMappings(String device) {
+        MapperChain m = mappers.get(device);
+        return m == null ? 0 : m.liveMappings();
     }
 
     /**
@@ -145,10 +190,21 @@ public final class DmaRuntime implements AutoCloseable {
      * @throws io.dma4j.api.DmaApiMisuseException in throwing debug mode when mappings leaked
      */
     public void release(String device) {
-        DeviceMapper m = mappers.remove(device);
+        MapperChain m = mappers.remove(device);
         if (m != null) {
             m.release();
         }
+    }
+
+    /**
+     * Hot-removes a device (surprise removal, as the machine's control does it): its DMA
+     * faults from now on, peers no longer reach its BARs, cached P2P classifications are
+     * recomputed. Its mapper, if any, stays until {@link #release}.
+     *
+     * @throws IllegalArgumentException when there is no such device
+     */
+    public void hotRemove(String device) {
+        control.hotRemove(device);
     }
 
     /** Every DMA-debug report so far (in throwing mode these were also thrown). */
@@ -161,35 +217,37 @@ public final class DmaRuntime implements AutoCloseable {
     }
 
     /**
-     * Statistics of one device: the runtime's counters, the backend's gauges (prefixed
-     * "backend."), the bounce pool's (prefixed "bounce.") and the device's faults and DMA
-     * traffic.
+     * Statistics of one device: the runtime's counters (with {@code dma4j.stats} on and a
+     * mapper created), the backend's gauges, the bounce pool's, and the device's faults and
+     * DMA traffic, each under its {@link Metric} of {@link Metrics}.
+     *
+     * @throws IllegalArgumentException when the machine has no such device
      */
-    public Map<String, Long> statistics(String device) {
-        Map<String, Long> out = new LinkedHashMap<>();
-        DeviceMapper m = mappers.get(device);
-        if (m != null && m.statistics() != null) {
-            out.putAll(m.statistics().snapshot());
-        }
+    public Statistics statistics(String device) {
+        Device d = machine.device(device);
+        Map<Metric, Long> out = new LinkedHashMap<>();
+        MapperChain m = mappers.get(device);
         if (m != null) {
-            m.backend().gauges().forEach((k, v) -> out.put("backend." + k, v));
+            m.writeTo(out::put);
         }
         if (roles.bounce() != null) {
-            roles.bounce().gauges().forEach((k, v) -> out.put("bounce." + k, v));
+            roles.bounce().gauges(out::put);
         }
-        Device d = machine.device(device);
-        out.put("faults", d.port().faultCount());
-        out.put("deviceBytesRead", d.port().bytesRead());
-        out.put("deviceBytesWritten", d.port().bytesWritten());
-        return out;
+        out.put(Metrics.FAULTS, d.port().faultCount());
+        out.put(Metrics.DEVICE_BYTES_READ, d.port().bytesRead());
+        out.put(Metrics.DEVICE_BYTES_WRITTEN, d.port().bytesWritten());
+        return new Statistics(device, out);
     }
 
     /**
      * Releases every device (reporting leaks, without throwing for them) and closes the
-     * machine if the runtime built it.
+     * machine if the runtime built it, or else gives the machine's control back so that
+     * another runtime can take the caller's machine. Afterwards every call on this runtime's mappers, and
+     * {@link #mapper}, throws {@link IllegalStateException}. Idempotent.
      */
     @Override
     public void close() {
+        lifecycle.close();
         for (String name : List.copyOf(mappers.keySet())) {
             try {
                 release(name);
@@ -199,6 +257,8 @@ public final class DmaRuntime implements AutoCloseable {
         }
         if (ownsMachine) {
             machine.close();
+        } else {
+            control.giveBack(); // the caller's machine can be taken by another runtime
         }
     }
 
@@ -214,6 +274,8 @@ public final class DmaRuntime implements AutoCloseable {
         private RuntimeConfig config;
         private Machine machine;
         private final List<DmaProvider> added = new ArrayList<>();
+        private boolean discover = true;
+        private io.dma4j.spi.DmaClock clock = io.dma4j.spi.DmaClock.SYSTEM;
 
         private Builder() {
         }
@@ -227,6 +289,21 @@ public final class DmaRuntime implements AutoCloseable {
         /** Uses a machine the caller owns (the runtime will not close it). */
         public Builder machine(Machine machine) {
             this.machine = Objects.requireNonNull(machine);
+            return this;
+        }
+
+        /**
+         * Whether to discover providers (module path, class path, {@code dma4j.providers.dir});
+         * default true. With false only the {@link #addProvider added} ones are used.
+         */
+        public Builder discover(boolean discover) {
+            this.discover = discover;
+            return this;
+        }
+
+        /** The clock providers use for timers and time readings (default {@link io.dma4j.spi.DmaClock#SYSTEM}); tests pass a {@link io.dma4j.spi.ManualClock}. */
+        public Builder clock(io.dma4j.spi.DmaClock clock) {
+            this.clock = Objects.requireNonNull(clock);
             return this;
         }
 
@@ -244,12 +321,18 @@ public final class DmaRuntime implements AutoCloseable {
          */
         public DmaRuntime build() {
             RuntimeConfig c = config != null ? config : RuntimeConfig.defaults().withSystemOverrides();
+            DmaRuntimeModule module = new DmaRuntimeModule(c, machine, added, discover, clock);
             try {
-                return Guice.createInjector(new DmaRuntimeModule(c, machine, added)).getInstance(DmaRuntime.class);
+                return Guice.createInjector(module).getInstance(DmaRuntime.class);
             } catch (ProvisionException e) {
+                module.abandon();
                 throw unwrap(e.getErrorMessages(), e);
             } catch (CreationException e) {
+                module.abandon();
                 throw unwrap(e.getErrorMessages(), e);
+            } catch (RuntimeException | Error e) {
+                module.abandon();
+                throw e;
             }
         }
 

@@ -4,6 +4,7 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.description.MachineDescriptionParser;
+import io.dma4j.spi.DmaClock;
 import io.dma4j.spi.DmaProvider;
 import jakarta.inject.Singleton;
 
@@ -24,6 +25,9 @@ public final class DmaRuntimeModule extends AbstractModule {
     private final RuntimeConfig config;
     private final Machine machine;
     private final List<DmaProvider> added;
+    private final boolean discover;
+    private final DmaClock clock;
+    private volatile MachineHolder holder;
 
     /**
      * @param config  the configuration
@@ -31,24 +35,54 @@ public final class DmaRuntimeModule extends AbstractModule {
      * @param added   providers to add to those discovered
      */
     public DmaRuntimeModule(RuntimeConfig config, Machine machine, List<DmaProvider> added) {
+        this(config, machine, added, true, DmaClock.SYSTEM);
+    }
+
+    /**
+     * @param config   the configuration
+     * @param machine  a machine the caller owns, or {@code null} to build one from the configuration
+     * @param added    providers to add to those discovered
+     * @param discover whether to discover providers at all
+     * @param clock    the clock handed to providers
+     */
+    public DmaRuntimeModule(RuntimeConfig config, Machine machine, List<DmaProvider> added, boolean discover, DmaClock clock) {
         this.config = config;
         this.machine = machine;
         this.added = List.copyOf(added);
+        this.discover = discover;
+        this.clock = clock;
     }
 
     @Override
     protected void configure() {
         bind(RuntimeConfig.class).toInstance(config);
+        bind(DmaClock.class).toInstance(clock);
     }
 
     @Provides
     @Singleton
     MachineHolder machineHolder() {
         if (machine != null) {
-            return new MachineHolder(machine, false);
+            holder = new MachineHolder(machine, machine.claimControl(), false);
+            return holder;
         }
         String file = config.get(RuntimeConfig.MACHINE);
-        return new MachineHolder(file == null ? Machine.create(MachineDescriptionParser.defaultDescription()) : Machine.load(Path.of(file)), true);
+        Machine m = file == null ? Machine.create(MachineDescriptionParser.defaultDescription()) : Machine.load(Path.of(file));
+        holder = new MachineHolder(m, m.claimControl(), true);
+        return holder;
+    }
+
+    /** A build that failed: the machine it built is closed, a caller's machine gets its control back. */
+    void abandon() {
+        MachineHolder h = holder;
+        holder = null;
+        if (h != null) {
+            if (h.owned()) {
+                h.machine().close();
+            } else {
+                h.control().giveBack();
+            }
+        }
     }
 
     @Provides
@@ -60,14 +94,14 @@ public final class DmaRuntimeModule extends AbstractModule {
     @Singleton
     ProviderRegistry registry() {
         String dir = config.get(RuntimeConfig.PROVIDERS_DIR);
-        List<DiscoveredProvider> found = new ArrayList<>(ProviderDiscovery.discover(dir == null ? null : Path.of(dir)));
+        List<DiscoveredProvider> found = discover ? new ArrayList<>(ProviderDiscovery.discover(dir == null ? null : Path.of(dir))) : new ArrayList<>();
         for (DmaProvider p : added) {
             ProviderDiscovery.add(found, new DiscoveredProvider(p, "added", p.getClass().getName()));
         }
         return new ProviderRegistry(found);
     }
 
-    /** The machine and whether the runtime closes it. */
-    record MachineHolder(Machine machine, boolean owned) {
+    /** The machine, its control (which the runtime holds), and whether the runtime closes it. */
+    record MachineHolder(Machine machine, io.dma4j.platform.MachineControl control, boolean owned) {
     }
 }

@@ -1,6 +1,7 @@
 package io.dma4j.runtime;
 
 import io.dma4j.spi.DmaProvider;
+import io.dma4j.spi.DmaSpi;
 
 import java.io.IOException;
 import java.lang.module.Configuration;
@@ -66,6 +67,7 @@ public final class ProviderDiscovery {
      * @throws DmaConfigurationException naming both sources
      */
     static void add(List<DiscoveredProvider> out, DiscoveredProvider p) {
+        checkSpi(p);
         for (DiscoveredProvider q : out) {
             if (q.name().equals(p.name())) {
                 throw new DmaConfigurationException("two providers are named '" + p.name() + "': " + q.provider().getClass().getName()
@@ -73,6 +75,24 @@ public final class ProviderDiscovery {
             }
         }
         out.add(p);
+    }
+
+    /**
+     * Refuses a provider built against an incompatible SPI, in one line naming the jar, its
+     * SPI version and ours.
+     */
+    static void checkSpi(DiscoveredProvider p) {
+        String theirs;
+        try {
+            theirs = p.provider().spiVersion();
+        } catch (AbstractMethodError e) {
+            theirs = "1.x"; // built before DmaProvider.spiVersion() existed
+        }
+        if (!DmaSpi.compatible(theirs)) {
+            throw new DmaConfigurationException("provider " + p.provider().getClass().getName() + " (" + p.origin() + ", " + p.location()
+                    + ") was built against dma4j SPI " + theirs + "; this runtime has SPI " + DmaSpi.VERSION
+                    + " (a provider must have the same major version and no newer minor version): rebuild it against dma4j-spi " + DmaSpi.VERSION);
+        }
     }
 
     private static List<Path> jarsIn(Path dir) {

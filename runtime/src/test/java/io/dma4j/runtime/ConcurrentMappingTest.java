@@ -56,10 +56,10 @@ class ConcurrentMappingTest {
                 assertThat(f.get()).isZero();
             }
             pool.shutdown();
-            Map<String, Long> s = rt.statistics("dmatest0");
+            Map<String, Long> s = rt.statistics("dmatest0").asMap();
             assertThat(s).containsEntry("maps", (long) threads * rounds * 2).containsEntry("unmaps", (long) threads * rounds * 2)
                     .containsEntry("liveBytes", 0L).containsEntry("faults", 0L);
-            assertThat(rt.mapper("dmatest0").liveMappings()).isZero();
+            assertThat(rt.liveMappings("dmatest0")).isZero();
             assertThat(rt.debugReports()).isEmpty();
         }
     }

@@ -74,13 +74,17 @@ class ProviderDiscoveryTest {
             m.unmapPhys(d, 4096, FROM_DEVICE, 0);
             m.unmapPhys(s, 4096, TO_DEVICE, 0);
             assertThat(Bytes.mismatch(machine.addressSpace(), dst, 4096, 3)).isEqualTo(-1);
-            assertThat(rt.statistics("dmatest0")).containsEntry("backend.maps", 2L);
+            assertThat(rt.statistics("dmatest0").asMap()).containsEntry("backend.maps", 2L);
         }
     }
 
     @Test
     void configurationErrorsSayWhatIsWrong() throws Exception {
-        assertThatThrownBy(() -> runtime(Map.of("dma4j.backend.dmatest0", "nope")).mapper("dmatest0"))
+        assertThatThrownBy(() -> {
+            try (DmaRuntime r = runtime(Map.of("dma4j.backend.dmatest0", "nope"))) { // a runtime holds the machine until closed
+                r.mapper("dmatest0");
+            }
+        })
                 .isInstanceOf(DmaConfigurationException.class)
                 .hasMessage("configuration dma4j.backend.dmatest0=nope: no provider of that name (mapping backends: direct)");
         assertThatThrownBy(() -> runtime(Map.of("dma4j.backend.nosuch", "direct")))
@@ -108,6 +112,11 @@ class ProviderDiscoveryTest {
             }
 
             @Override
+            public String spiVersion() {
+                return io.dma4j.spi.DmaSpi.VERSION;
+            }
+
+            @Override
             public Set<DmaRole> roles() {
                 return Set.of(DmaRole.MAPPING_BACKEND);
             }
@@ -123,6 +132,11 @@ class ProviderDiscoveryTest {
             @Override
             public String name() {
                 return "picky";
+            }
+
+            @Override
+            public String spiVersion() {
+                return io.dma4j.spi.DmaSpi.VERSION;
             }
 
             @Override

@@ -1,28 +1,36 @@
 package io.dma4j.runtime;
 
 import io.dma4j.api.DmaDirection;
-import io.dma4j.conformance.ReferenceBounceService;
+import io.dma4j.spi.ReferenceBounceService;
 import io.dma4j.platform.device.Device;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.Metric;
+import io.dma4j.spi.MetricSink;
 import io.dma4j.spi.RoleContext;
 
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A bounce role for testing dma-direct's wiring: the conformance kit's reference bounce
+ * A bounce role for testing dma-direct's wiring: the SPI's reference bounce
  * service, counting its mappings.
  */
 final class TestBounceProvider implements DmaProvider {
+    /** A provider's own metric, defined as a vendor would. */
+    static final Metric IN_USE = new Metric(Metric.Source.BOUNCE, "inUse", Metric.Unit.COUNT, Metric.Kind.GAUGE, "bounce buffers live");
     final AtomicLong maps = new AtomicLong();
     private final AtomicLong live = new AtomicLong();
 
     @Override
     public String name() {
         return "test-bounce";
+    }
+
+    @Override
+    public String spiVersion() {
+        return io.dma4j.spi.DmaSpi.VERSION;
     }
 
     @Override
@@ -69,8 +77,8 @@ final class TestBounceProvider implements DmaProvider {
             }
 
             @Override
-            public Map<String, Long> gauges() {
-                return Map.of("inUse", live.get());
+            public void gauges(MetricSink out) {
+                out.put(IN_USE, live.get());
             }
         };
     }

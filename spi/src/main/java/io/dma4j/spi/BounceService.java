@@ -3,8 +3,6 @@ package io.dma4j.spi;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.platform.device.Device;
 
-import java.util.Map;
-
 /**
  * Bounce buffers (the kernel's swiotlb): memory every device can reach, used in place of
  * a buffer a device cannot reach or must not see. Copies follow the kernel's table:
@@ -44,8 +42,7 @@ public interface BounceService {
     /** The largest mapping the service can bounce for the device (256 KiB for swiotlb, less with a min align mask). */
     long maxMappingSize(Device device);
 
-    /** Pool figures for statistics ("slots.used", "slots.highWater", ...). */
-    default Map<String, Long> gauges() {
-        return Map.of();
+    /** Pool figures for statistics ({@link Metrics#BOUNCE_SLOTS_USED}, ...), written to {@code out}. */
+    default void gauges(MetricSink out) {
     }
 }

@@ -12,6 +12,7 @@ import java.util.Set;
  * module com.example.dma { requires io.dma4j.spi; provides io.dma4j.spi.DmaProvider with com.example.dma.MyProvider; }
  * // and META-INF/services/io.dma4j.spi.DmaProvider containing: com.example.dma.MyProvider
  * }</pre>
+ * Every provider implements {@link #name()}, {@link #spiVersion()} and {@link #roles()}.
  * The class needs a public no-argument constructor (or a public static {@code provider()}
  * method on the module path). A provider implements the {@code create*} method of each
  * role it declares in {@link #roles()}; the runtime calls no other.
@@ -22,6 +23,14 @@ import java.util.Set;
 public interface DmaProvider {
     /** A unique, stable name ("direct", "iommu", "acme-smmu"); used in configuration. */
     String name();
+
+    /**
+     * The SPI version this provider was built against: implement it as
+     * {@code return DmaSpi.VERSION;}, which the compiler inlines, so the value is the one
+     * of the SPI jar you compiled with. The runtime refuses an incompatible provider at
+     * discovery ({@link DmaSpi#compatible}).
+     */
+    String spiVersion();
 
     /** The provider's version; by default its package's implementation version, or "dev". */
     default String version() {

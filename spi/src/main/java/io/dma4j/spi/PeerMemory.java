@@ -36,6 +36,12 @@ public final class PeerMemory {
         return p2p == null ? "no P2P classifier is installed" : p2p.explain(client, peer);
     }
 
+    /** The error for peer memory {@code client} cannot reach ({@code -EREMOTEIO}), naming the peer and why. */
+    public static io.dma4j.api.DmaMappingException unreachable(P2pClassifier p2p, Device client, Bar peer, long phys, long len) {
+        return new io.dma4j.api.DmaMappingException(client.name(), phys, len, "peer memory " + peer.device() + ".bar" + peer.index()
+                + " is not reachable: " + explain(p2p, client, peer) + " (-EREMOTEIO)");
+    }
+
     /**
      * The kernel's {@code pci_p2pdma_state}: classifies {@code phys} for {@code client},
      * reusing {@code state} when the address lies in the peer memory classified last.
@@ -50,7 +56,7 @@ public final class PeerMemory {
             return P2pMapType.NONE;
         }
         P2pMapType type = classify(p2p, client, peer);
-        state.set(peer, type, peer.cpuAddress() - peer.busAddress(), peer.cpuAddress(), peer.cpuAddress() + peer.size());
+        MappingStates.setP2p(state, peer, type, peer.cpuAddress() - peer.busAddress(), peer.cpuAddress(), peer.cpuAddress() + peer.size());
         return type;
     }
 }

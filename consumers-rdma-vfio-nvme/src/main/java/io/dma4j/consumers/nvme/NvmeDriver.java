@@ -4,6 +4,7 @@ import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.consumers.block.BlockDmaIterator;
+import io.dma4j.hw.nvme.Nvme;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 
 import java.lang.foreign.MemorySegment;

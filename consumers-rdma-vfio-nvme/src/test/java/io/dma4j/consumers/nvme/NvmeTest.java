@@ -1,6 +1,7 @@
 package io.dma4j.consumers.nvme;
 
 import io.dma4j.api.CoherentBuffer;
+import io.dma4j.hw.nvme.Nvme;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.description.MachineDescriptionParser;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
@@ -110,8 +111,8 @@ class NvmeTest {
                 {"name": "nvme32", "model": "nvme", "port": "rp", "dmaBits": 32, "minAlignMask": "0xfff",
                  "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "16KiB"}]}""", false), Map.of(), "nvme32");
         everyShape(true);
-        assertThat(rt.statistics("nvme32").get("bounce.mappings")).isPositive();
-        assertThat(rt.statistics("nvme32")).containsEntry("bounce.slots.used", 0L);
+        assertThat(rt.statistics("nvme32").asMap().get("bounce.mappings")).isPositive();
+        assertThat(rt.statistics("nvme32").asMap()).containsEntry("bounce.slots.used", 0L);
     }
 
     @Test
@@ -120,8 +121,8 @@ class NvmeTest {
                 {"name": "ext", "model": "nvme", "port": "rp", "untrusted": true, "iommu": "mmu", "minAlignMask": "0xfff",
                  "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "16KiB"}]}""", false), Map.of(), "ext");
         everyShape(false);
-        assertThat(rt.statistics("ext").get("bounce.mappings")).isPositive();
-        assertThat(rt.statistics("ext")).containsEntry("bounce.slots.used", 0L);
+        assertThat(rt.statistics("ext").asMap().get("bounce.mappings")).isPositive();
+        assertThat(rt.statistics("ext").asMap()).containsEntry("bounce.slots.used", 0L);
     }
 
     @Test
@@ -130,7 +131,7 @@ class NvmeTest {
                 {"name": "sev", "model": "nvme", "port": "rp",
                  "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "16KiB"}]}""", true), Map.of(), "sev");
         everyShape(false);
-        assertThat(rt.statistics("sev").get("bounce.mappings")).isPositive();
+        assertThat(rt.statistics("sev").asMap().get("bounce.mappings")).isPositive();
     }
 
     @Test
@@ -225,10 +226,10 @@ class NvmeTest {
     void badRequestsAreRefusedBeforeAnythingIsMapped() {
         setUp(Machine.createDefault(), Map.of(), "nvme0");
         long p = machine.pageAllocator().allocPages(0);
-        int queues = rt.mapper("nvme0").liveMappings(); // the driver's coherent queues
+        int queues = rt.liveMappings("nvme0"); // the driver's coherent queues
         assertThatThrownBy(() -> nvme.write(0, new long[] {p}, new long[] {100}, 1)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("expected: a multiple of 512");
         assertThat(nvme.maxTransferBytes()).isEqualTo(4L << 20);
-        assertThat(rt.mapper("nvme0").liveMappings()).isEqualTo(queues);
+        assertThat(rt.liveMappings("nvme0")).isEqualTo(queues);
     }
 }

@@ -3,8 +3,6 @@ package com.example.fixedwindow;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
-import io.dma4j.api.IovaState;
-import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.DmaAccess;
 import io.dma4j.platform.device.DmaTranslation;
@@ -39,7 +37,7 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
     FixedWindowBackend(BackendContext ctx) {
         super(ctx);
         this.machine = ctx.machine();
-        device.port().attach(this);
+        ctx.attachTranslation(this);
     }
 
     // ---------------------------------------------------------------- the device side
@@ -114,26 +112,6 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
     }
 
     @Override
-    public int mapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        for (int i = 0; i < nents; i++) {
-            try {
-                sg.setDma(i, mapPhys(sg.phys(i), sg.length(i), dir, attrs), sg.length(i), 0);
-            } catch (RuntimeException e) {
-                unmapSg(sg, i, dir, attrs);
-                throw e;
-            }
-        }
-        return nents;
-    }
-
-    @Override
-    public void unmapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        for (int i = 0; i < nents; i++) {
-            unmapPhys(sg.dmaAddress(i), sg.dmaLength(i), dir, attrs);
-        }
-    }
-
-    @Override
     public void syncForCpu(long dma, long size, DmaDirection dir) {
         // coherent and never bounces: nothing to do
     }
@@ -141,16 +119,6 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
     @Override
     public void syncForDevice(long dma, long size, DmaDirection dir) {
         // coherent and never bounces: nothing to do
-    }
-
-    @Override
-    public void syncSgForCpu(ScatterList sg, int nents, DmaDirection dir) {
-        // nothing to do
-    }
-
-    @Override
-    public void syncSgForDevice(ScatterList sg, int nents, DmaDirection dir) {
-        // nothing to do
     }
 
     @Override
@@ -167,49 +135,11 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
         machine.pageAllocator().freePages(phys);
     }
 
-    // ---------------------------------------------------------------- no two-step support
-
-    @Override
-    public boolean iovaTryAlloc(IovaState state, long phys, long size) {
-        state.clear();
-        return false;
-    }
-
-    @Override
-    public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
-    }
-
-    @Override
-    public void iovaSync(IovaState state, long offset, long size) {
-        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
-    }
-
-    @Override
-    public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
-    }
-
-    @Override
-    public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
-        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
-    }
-
-    @Override
-    public void iovaFree(IovaState state) {
-        throw new IllegalStateException("fixed-window has no IOVA space (iovaTryAlloc answers false)");
-    }
-
     // ---------------------------------------------------------------- queries
 
     @Override
     public String providerName() {
         return "fixed-window";
-    }
-
-    @Override
-    public boolean needUnmap() {
-        return true;
     }
 
     @Override
@@ -220,16 +150,6 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
     @Override
     public long maxMappingSize() {
         return (long) SLOTS * 4096;
-    }
-
-    @Override
-    public long optMappingSize() {
-        return maxMappingSize();
-    }
-
-    @Override
-    public long mergeBoundary() {
-        return 0;
     }
 
     @Override

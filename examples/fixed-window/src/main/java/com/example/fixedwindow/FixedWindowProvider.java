@@ -3,6 +3,7 @@ package com.example.fixedwindow;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.DmaSpi;
 import io.dma4j.spi.MappingBackend;
 
 import java.util.Set;
@@ -16,6 +17,11 @@ public final class FixedWindowProvider implements DmaProvider {
     @Override
     public String name() {
         return "fixed-window";
+    }
+
+    @Override
+    public String spiVersion() {
+        return DmaSpi.VERSION; // inlined at compile time: the SPI this jar was built against
     }
 
     @Override

@@ -7,10 +7,16 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A DMA-capable device of the machine: its described attributes, its current DMA masks
- * (which a driver may change, as with {@code dma_set_mask}), its place in the PCI fabric,
- * its BARs, its IOMMU unit and group, its {@link DmaPort} and the device model that gives
- * it behaviour.
+ * A DMA-capable device of the machine: its described attributes, its current DMA masks,
+ * its place in the PCI fabric, its BARs, its IOMMU unit and group, its {@link DmaPort} and
+ * the device model that gives it behaviour.
+ *
+ * <p>What drivers see is read-only. Changing a device (its masks, the translation on its
+ * port, hot removal) takes its {@link Control}, which the {@link io.dma4j.platform.Machine}
+ * claims when it builds the device and hands on only through
+ * {@link io.dma4j.platform.MachineControl}: the runtime changes masks for
+ * {@code DmaMapper.setMask} ({@code dma_set_mask}) and gives a mapping backend the right to
+ * attach a translation.
  *
  * <p>Thread safety: safe for concurrent use; masks are volatile.
  */
@@ -27,6 +33,7 @@ public final class Device {
     private volatile long coherentMask;
     private volatile DeviceModel behaviour;
     private volatile boolean removed;
+    private volatile boolean controlClaimed;
     private final java.util.Map<String, String> modelOptions;
 
     /**
@@ -123,28 +130,9 @@ public final class Device {
         return coherentMask;
     }
 
-    /**
-     * Sets the streaming DMA mask.
-     *
-     * @throws IllegalArgumentException if {@code mask} is not of the form 2^n − 1 or is 0
-     */
-    public void setDmaMask(long mask) {
-        this.dmaMask = checkMask(mask);
-    }
-
-    /** Sets the coherent DMA mask. @throws IllegalArgumentException as {@link #setDmaMask} */
-    public void setCoherentMask(long mask) {
-        this.coherentMask = checkMask(mask);
-    }
-
     /** The device model giving this device behaviour, or {@code null} when none is loaded. */
     public DeviceModel behaviour() {
         return behaviour;
-    }
-
-    /** Installs the device model (done once by the machine). */
-    public void setBehaviour(DeviceModel model) {
-        this.behaviour = model;
     }
 
     /** Whether the device was hot-removed: its DMA and its BARs no longer work. */
@@ -152,9 +140,76 @@ public final class Device {
         return removed;
     }
 
-    /** Marks the device hot-removed (done by {@link io.dma4j.platform.Machine#hotRemove}). */
-    public void markRemoved() {
-        this.removed = true;
+    /**
+     * Hands out the device's {@link Control}, once. The machine claims it when it builds
+     * the device; nobody else can.
+     *
+     * @throws IllegalStateException when it was claimed already
+     */
+    public synchronized Control claimControl() {
+        if (controlClaimed) {
+            throw new IllegalStateException("the control of device " + name + " was claimed already (by the machine that built it)");
+        }
+        controlClaimed = true;
+        return new Control(this);
+    }
+
+    /**
+     * The right to change a device: its masks, its port's translation and router, its
+     * device model, its removal. Only one exists per device.
+     *
+     * <p>Thread safety: safe for concurrent use.
+     */
+    public static final class Control {
+        private final Device device;
+
+        private Control(Device device) {
+            this.device = device;
+        }
+
+        /** The device this controls. */
+        public Device device() {
+            return device;
+        }
+
+        /**
+         * Sets the streaming DMA mask.
+         *
+         * @throws IllegalArgumentException if {@code mask} is not of the form 2^n − 1 or is 0
+         */
+        public void setDmaMask(long mask) {
+            device.dmaMask = device.checkMask(mask);
+        }
+
+        /** Sets the coherent DMA mask. @throws IllegalArgumentException as {@link #setDmaMask} */
+        public void setCoherentMask(long mask) {
+            device.coherentMask = device.checkMask(mask);
+        }
+
+        /** Attaches a translation to the device's port (what a mapping backend does when it takes the device). */
+        public void attach(DmaTranslation translation) {
+            device.port.attach(translation);
+        }
+
+        /** Restores the translation the device's port started with. */
+        public void detach() {
+            device.port.detach();
+        }
+
+        /** Sets how the fabric routes the device's peer traffic. */
+        public void setRouter(PeerRouter router) {
+            device.port.setRouter(router);
+        }
+
+        /** Installs the device model. */
+        public void setBehaviour(DeviceModel model) {
+            device.behaviour = model;
+        }
+
+        /** Marks the device hot-removed. */
+        public void markRemoved() {
+            device.removed = true;
+        }
     }
 
     private long checkMask(long mask) {

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the model can report an error status the way hardware does. A fault never throws.
  *
  * <p>Thread safety: safe for concurrent use; the translation may be swapped at any time
- * by a mapping backend and each page uses the translation current when it is reached.
+ * by a mapping backend (through {@link Device.Control}) and each page uses the translation current when it is reached.
  */
 public final class DmaPort {
     private static final long PAGE = 4096;
@@ -44,18 +44,18 @@ public final class DmaPort {
         this.translation = translation;
     }
 
-    /** Attaches a translation (what a mapping backend does when it takes the device). */
-    public void attach(DmaTranslation t) {
+    /** Attaches a translation (through the device's {@link Device.Control}). */
+    void attach(DmaTranslation t) {
         this.translation = Objects.requireNonNull(t, "translation");
     }
 
     /** Sets how the fabric routes this device's peer traffic (done once by the machine). */
-    public void setRouter(PeerRouter router) {
+    void setRouter(PeerRouter router) {
         this.router = router;
     }
 
     /** Restores the translation the device started with. */
-    public void detach() {
+    void detach() {
         this.translation = initial;
     }
 

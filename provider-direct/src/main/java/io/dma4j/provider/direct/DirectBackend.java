@@ -5,19 +5,14 @@ import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
-import io.dma4j.api.IovaState;
-import io.dma4j.api.P2pMapType;
-import io.dma4j.api.ScatterList;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
-import io.dma4j.platform.pci.Bar;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.AbstractMappingBackend;
-import io.dma4j.spi.P2pClassifier;
-import io.dma4j.spi.PeerMemory;
 
 import java.lang.foreign.MemorySegment;
 
@@ -30,9 +25,11 @@ import java.lang.foreign.MemorySegment;
  *     {@link DmaMappingException} when there is none;</li>
  * <li>{@link DmaAttrs#MMIO} ranges map to their physical address unchanged and are never
  *     bounced;</li>
- * <li>scatter lists map entry by entry and never merge; peer-memory entries are
- *     classified by the P2P role (bus addresses are marked and skipped at unmap);</li>
- * <li>the two-step calls are not available: {@link #iovaTryAlloc} answers false.</li>
+ * <li>scatter lists map entry by entry and never merge ({@link AbstractMappingBackend});
+ *     peer-memory entries are classified by the P2P role (bus addresses are marked and
+ *     skipped at unmap);</li>
+ * <li>no two-step support ({@link #twoStep()} is null): the runtime answers
+ *     {@code iovaTryAlloc} with false, as the kernel does for dma-direct.</li>
  * </ul>
  * CPU caches are not modelled, so a non-coherent device differs from a coherent one only
  * in what {@link #needSync} and {@link #needUnmap} answer.
@@ -43,7 +40,6 @@ final class DirectBackend extends AbstractMappingBackend {
     private final Machine machine;
     private final String name;
     private final BounceService bounce;
-    private final P2pClassifier p2p;
     private final PhysicalAddressSpace space;
     private final PageAllocator pages;
     private final long offset;
@@ -56,12 +52,11 @@ final class DirectBackend extends AbstractMappingBackend {
         this.machine = ctx.machine();
         this.name = device.name();
         this.bounce = ctx.bounce();
-        this.p2p = ctx.p2p();
         this.space = machine.addressSpace();
         this.pages = machine.pageAllocator();
         this.offset = device.attributes().rangeOffset();
         this.forceBounce = machine.encryptedMemory() || ctx.settings().getBoolean("forceBounce", false);
-        device.port().detach(); // identity + range offset
+        ctx.detachTranslation(); // identity + range offset
     }
 
     @Override
@@ -148,64 +143,6 @@ final class DirectBackend extends AbstractMappingBackend {
                 what, phys + offset, size, device.dmaMask()));
     }
 
-    // ---------------------------------------------------------------- scatter lists
-
-    @Override
-    public int mapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        for (int i = 0; i < nents; i++) {
-            long phys = sg.phys(i);
-            long len = sg.length(i);
-            try {
-                Bar peer = PeerMemory.barOf(machine, phys, len);
-                if (peer != null) {
-                    P2pMapType type = PeerMemory.classify(p2p, device, peer);
-                    if (type == P2pMapType.BUS_ADDR) {
-                        sg.setDma(i, phys - peer.cpuAddress() + peer.busAddress(), len, ScatterList.FLAG_BUS_ADDRESS);
-                        continue;
-                    }
-                    if (type == P2pMapType.NOT_SUPPORTED) {
-                        throw new DmaMappingException(name, phys, len, "peer memory " + peer.device() + ".bar" + peer.index()
-                                + " is not reachable: " + PeerMemory.explain(p2p, device, peer) + " (-EREMOTEIO)");
-                    }
-                    sg.setDma(i, mapPhys(phys, len, dir, attrs | DmaAttrs.MMIO), len, 0);
-                    continue;
-                }
-                sg.setDma(i, mapPhys(phys, len, dir, attrs), len, 0);
-            } catch (RuntimeException e) {
-                unmapSg(sg, i, dir, attrs | DmaAttrs.SKIP_CPU_SYNC);
-                throw e;
-            }
-        }
-        return nents;
-    }
-
-    @Override
-    public void unmapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        for (int i = 0; i < nents; i++) {
-            if ((sg.dmaFlags(i) & ScatterList.FLAG_BUS_ADDRESS) == 0) {
-                unmapPhys(sg.dmaAddress(i), sg.dmaLength(i), dir, attrs);
-            }
-        }
-    }
-
-    @Override
-    public void syncSgForCpu(ScatterList sg, int nents, DmaDirection dir) {
-        for (int i = 0; i < nents; i++) {
-            if ((sg.dmaFlags(i) & ScatterList.FLAG_BUS_ADDRESS) == 0) {
-                syncForCpu(sg.dmaAddress(i), sg.dmaLength(i), dir);
-            }
-        }
-    }
-
-    @Override
-    public void syncSgForDevice(ScatterList sg, int nents, DmaDirection dir) {
-        for (int i = 0; i < nents; i++) {
-            if ((sg.dmaFlags(i) & ScatterList.FLAG_BUS_ADDRESS) == 0) {
-                syncForDevice(sg.dmaAddress(i), sg.dmaLength(i), dir);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- coherent
 
     @Override
@@ -228,48 +165,10 @@ final class DirectBackend extends AbstractMappingBackend {
     public void freeCoherent(long size, MemorySegment cpu, long dma) {
         long phys = dma - offset;
         if (pages.orderOf(phys) < 0) {
-            throw new DmaApiMisuseException(name, "free-coherent-never-allocated",
+            throw new DmaApiMisuseException(name, MisuseCheck.FREE_COHERENT_NEVER_ALLOCATED,
                     String.format("device driver tries to free DMA memory it has not allocated [device address=0x%x] [size=%d bytes]", dma, size));
         }
         pages.freePages(phys);
-    }
-
-    // ---------------------------------------------------------------- two-step: not with dma-direct
-
-    @Override
-    public boolean iovaTryAlloc(IovaState state, long phys, long size) {
-        state.clear();
-        return false;
-    }
-
-    @Override
-    public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
-        throw noIova("iovaLink");
-    }
-
-    @Override
-    public void iovaSync(IovaState state, long offset, long size) {
-        throw noIova("iovaSync");
-    }
-
-    @Override
-    public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        throw noIova("iovaUnlink");
-    }
-
-    @Override
-    public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
-        throw noIova("iovaDestroy");
-    }
-
-    @Override
-    public void iovaFree(IovaState state) {
-        throw noIova("iovaFree");
-    }
-
-    private DmaApiMisuseException noIova(String call) {
-        return new DmaApiMisuseException(name, "iova-without-iommu",
-                call + " on a device served by dma-direct, which has no IOVA space (iovaTryAlloc answers false here; use mapPhys per range)");
     }
 
     // ---------------------------------------------------------------- queries
@@ -290,42 +189,13 @@ final class DirectBackend extends AbstractMappingBackend {
         return bounce != null && mayBounce ? bounce.maxMappingSize(device) : Long.MAX_VALUE;
     }
 
+    /**
+     * {@code dma_direct_supported}: a mask of 32 bits or more, or one that covers all RAM
+     * (the kernel's zone-DMA rule reduced to the model's single zone).
+     */
     @Override
-    public long optMappingSize() {
-        return maxMappingSize();
-    }
-
-    @Override
-    public long mergeBoundary() {
-        return 0;
-    }
-
-    @Override
-    public void setMask(long mask) {
-        checkMask(mask);
-        super.setMask(mask);
-    }
-
-    @Override
-    public void setCoherentMask(long mask) {
-        checkMask(mask);
-        super.setCoherentMask(mask);
-    }
-
-    private void checkMask(long mask) {
-        if (Long.compareUnsigned(mask, 0xFFFF_FFFFL) < 0 && Long.compareUnsigned(mask, requiredMask()) < 0) {
-            throw new IllegalArgumentException(String.format("%s: DMA mask 0x%x: dma-direct accepts masks of 32 bits or more, or one that covers all RAM (0x%x)",
-                    name, mask, requiredMask()));
-        }
-    }
-
-    @Override
-    public long requiredMask() {
-        long top = 0;
-        for (var r : space.dram()) {
-            top = Math.max(top, r.end() - 1 + offset);
-        }
-        return top == 0 ? 0 : -1L >>> Long.numberOfLeadingZeros(top);
+    public boolean dmaSupported(long mask) {
+        return Long.compareUnsigned(mask, 0xFFFF_FFFFL) >= 0 || Long.compareUnsigned(mask, requiredMask()) >= 0;
     }
 
 }

@@ -3,6 +3,7 @@ package io.dma4j.provider.direct;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.DmaSpi;
 import io.dma4j.spi.MappingBackend;
 
 import java.util.Set;
@@ -22,6 +23,11 @@ public final class DirectProvider implements DmaProvider {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public String spiVersion() {
+        return DmaSpi.VERSION;
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.dma4j.provider.iommu;
 
+import io.dma4j.spi.DmaClock;
+
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,6 +19,9 @@ import java.lang.invoke.VarHandle;
  * <p>Two shapes: per-thread rings of 256 slots (255 usable) with a 10 ms timeout, or one
  * shared ring of 32768 slots with a 1 s timeout (for IOMMUs whose flushes are expensive).
  *
+ * <p>The timeout runs on the {@link DmaClock} the domain was given, so tests advance a
+ * manual clock instead of waiting.
+ *
  * <p>Thread safety: each ring has its own lock; counters are atomic.
  */
 final class FlushQueue {
@@ -28,12 +31,6 @@ final class FlushQueue {
     /** Single-ring size and timeout. */
     static final int SINGLE_SLOTS = 32768;
     static final long SINGLE_TIMEOUT_MS = 1000;
-
-    private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "dma4j-iommu-flush-queue");
-        t.setDaemon(true);
-        return t;
-    });
 
     /** What a flush does to the hardware, and where freed IOVAs go. */
     interface Owner {
@@ -65,6 +62,7 @@ final class FlushQueue {
     }
 
     private final Owner owner;
+    private final DmaClock clock;
     private final boolean single;
     private final int slots;
     private final long timeoutMs;
@@ -76,9 +74,11 @@ final class FlushQueue {
     private final AtomicBoolean timerArmed = new AtomicBoolean();
     private final AtomicLong fullFlushes = new AtomicLong();
     private final AtomicLong timeoutFlushes = new AtomicLong();
+    private final Runnable timeout = this::timeout; // one object, so arming the timer allocates nothing
 
-    FlushQueue(Owner owner, boolean single) {
+    FlushQueue(Owner owner, boolean single, DmaClock clock) {
         this.owner = owner;
+        this.clock = clock;
         this.single = single;
         this.slots = single ? SINGLE_SLOTS : PER_THREAD_SLOTS;
         this.timeoutMs = single ? SINGLE_TIMEOUT_MS : PER_THREAD_TIMEOUT_MS;
@@ -110,7 +110,7 @@ final class FlushQueue {
             r.tail = (r.tail + 1) % r.pfn.length;
         }
         if (!timerArmed.get() && timerArmed.compareAndSet(false, true)) {
-            TIMER.schedule(this::timeout, timeoutMs, TimeUnit.MILLISECONDS);
+            clock.schedule(timeout, TimeUnit.MILLISECONDS.toNanos(timeoutMs));
         }
     }
 

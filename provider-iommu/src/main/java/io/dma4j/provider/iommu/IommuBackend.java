@@ -6,6 +6,7 @@ import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.IovaState;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.P2pMapType;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
@@ -16,11 +17,13 @@ import io.dma4j.platform.pci.Bar;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.AbstractMappingBackend;
+import io.dma4j.spi.IovaOps;
+import io.dma4j.spi.MappingStates;
+import io.dma4j.spi.MetricSink;
 import io.dma4j.spi.P2pClassifier;
 import io.dma4j.spi.PeerMemory;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
 
 /**
  * dma-iommu for one device ({@code drivers/iommu/dma-iommu.c}): the device's group domain
@@ -36,7 +39,7 @@ import java.util.Map;
  *
  * <p>Thread safety: safe for concurrent use on different mappings.
  */
-final class IommuBackend extends AbstractMappingBackend {
+final class IommuBackend extends AbstractMappingBackend implements IovaOps {
     /** Per-thread scratch for scatter-list layout, so mapping a list allocates nothing after warm-up. */
     private static final ThreadLocal<long[][]> SCRATCH = ThreadLocal.withInitial(() -> new long[][] {new long[64]});
 
@@ -78,7 +81,7 @@ final class IommuBackend extends AbstractMappingBackend {
             throw new IllegalStateException(String.format("%s: min align mask 0x%x is wider than the IOMMU granule mask 0x%x",
                     name, device.attributes().minAlignMask(), gmask));
         }
-        device.port().attach(domain);
+        ctx.attachTranslation(domain);
     }
 
     @Override
@@ -87,8 +90,14 @@ final class IommuBackend extends AbstractMappingBackend {
     }
 
     @Override
-    public Map<String, Long> gauges() {
-        return domain.gauges();
+    public void gauges(MetricSink out) {
+        domain.gauges(out);
+    }
+
+    /** The two-step calls: this backend is the kernel's {@code use_dma_iommu()} case. */
+    @Override
+    public IovaOps twoStep() {
+        return this;
     }
 
     /** The domain this device maps into. */
@@ -202,14 +211,14 @@ final class IommuBackend extends AbstractMappingBackend {
         long phys = untrusted && bounce != null ? table.iovaToPhys(dma) : 0;
         long unmapped = table.unmap(start, len);
         if (unmapped == 0) {
-            throw new DmaApiMisuseException(name, "iommu-unmap-not-mapped", String.format("unmap of IOVA 0x%x (+%d bytes): nothing is mapped there", dma, size));
+            throw new DmaApiMisuseException(name, MisuseCheck.IOMMU_UNMAP_NOT_MAPPED, String.format("unmap of IOVA 0x%x (+%d bytes): nothing is mapped there", dma, size));
         }
         domain.retire(start, len);
         if (untrusted && bounce != null && bounce.isBounce(phys)) {
             bounce.unmap(device, phys, size, dir, attrs);
         }
         if (unmapped != len) {
-            throw new DmaApiMisuseException(name, "iommu-unmap-size", String.format(
+            throw new DmaApiMisuseException(name, MisuseCheck.IOMMU_UNMAP_SIZE, String.format(
                     "unmap of IOVA 0x%x (+%d bytes) found only %d bytes mapped from 0x%x (a size that differs from the mapping?)", dma, size, unmapped, start));
         }
     }
@@ -259,8 +268,7 @@ final class IommuBackend extends AbstractMappingBackend {
             if (peer != null) {
                 P2pMapType type = PeerMemory.classify(p2p, device, peer);
                 if (type == P2pMapType.NOT_SUPPORTED) {
-                    throw new DmaMappingException(name, phys, len, "peer memory " + peer.device() + ".bar" + peer.index()
-                            + " is not reachable: " + PeerMemory.explain(p2p, device, peer) + " (-EREMOTEIO)");
+                    throw PeerMemory.unreachable(p2p, device, peer, phys, len);
                 }
                 if (type == P2pMapType.BUS_ADDR) {
                     pos[i] = -1;
@@ -428,7 +436,7 @@ final class IommuBackend extends AbstractMappingBackend {
     public void freeCoherent(long size, MemorySegment cpu, long dma) {
         long phys = table.iovaToPhys(dma);
         if (phys < 0 || pages.orderOf(phys) < 0) {
-            throw new DmaApiMisuseException(name, "free-coherent-never-allocated",
+            throw new DmaApiMisuseException(name, MisuseCheck.FREE_COHERENT_NEVER_ALLOCATED,
                     String.format("device driver tries to free DMA memory it has not allocated [device address=0x%x] [size=%d bytes]", dma, size));
         }
         long len = align(PageAllocator.PAGE_SIZE << pages.orderOf(phys));
@@ -440,30 +448,26 @@ final class IommuBackend extends AbstractMappingBackend {
     // ---------------------------------------------------------------- two-step
 
     @Override
-    public boolean iovaTryAlloc(IovaState state, long phys, long size) {
-        state.clear();
-        if (size <= 0) {
-            return false; // the kernel WARNs once for 0 and for bit 63
-        }
+    public boolean tryAlloc(IovaState state, long phys, long size) {
         long off = phys & gmask;
         long iovaAddr = allocIova(align(size + off), device.dmaMask());
         if (iovaAddr == 0) {
             return false;
         }
-        state.set(iovaAddr + off, size);
+        MappingStates.setIova(state, iovaAddr + off, size);
         return true;
     }
 
     @Override
-    public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
+    public void link(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
         long startPad = phys & gmask;
         if (startPad != 0 && offset > 0) {
-            throw new DmaApiMisuseException(name, "iova-link-mid-granule", String.format(
+            throw new DmaApiMisuseException(name, MisuseCheck.IOVA_LINK_MID_GRANULE, String.format(
                     "iovaLink at offset 0x%x of a physical range starting mid-granule (0x%x): only the first link may (-EIO)", offset, phys));
         }
         long addr = state.addr() + offset;
         if (((addr - startPad) & gmask) != 0) {
-            throw new DmaApiMisuseException(name, "iova-link-misaligned", String.format(
+            throw new DmaApiMisuseException(name, MisuseCheck.IOVA_LINK_MISALIGNED, String.format(
                     "iovaLink of 0x%x at IOVA 0x%x: the IOVA and the physical address differ in their offset within the %d-byte granule",
                     phys, addr, granule));
         }
@@ -483,7 +487,7 @@ final class IommuBackend extends AbstractMappingBackend {
                 long headLen = Math.min(size, granule - startPad);
                 long b = bounce.map(device, phys, headLen, gmask, gmask, dir, attrs);
                 zeroPadding(b, headLen);
-                state.markSwiotlb();
+                MappingStates.markSwiotlb(state);
                 mapOrThrow(addr - startPad, b - startPad, granule, prot, phys, size);
                 done = headLen;
             }
@@ -496,33 +500,33 @@ final class IommuBackend extends AbstractMappingBackend {
             if (done < size) {
                 long b = bounce.map(device, phys + done, size - done, gmask, gmask, dir, attrs);
                 zeroPadding(b, size - done);
-                state.markSwiotlb();
+                MappingStates.markSwiotlb(state);
                 mapOrThrow(addr + done, b, granule, prot, phys, size);
                 done = size;
             }
         } catch (RuntimeException e) {
             if (done > 0) {
-                unlink(state, offset, done, dir, attrs | DmaAttrs.SKIP_CPU_SYNC); // unwind the caller's own range
+                clearLinks(state, offset, done, dir, attrs | DmaAttrs.SKIP_CPU_SYNC); // unwind the caller's own range
             }
             throw e;
         }
     }
 
     @Override
-    public void iovaSync(IovaState state, long offset, long size) {
+    public void sync(IovaState state, long offset, long size) {
         domain.syncMap();
     }
 
     @Override
-    public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        unlink(state, offset, size, dir, attrs);
+    public void unlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
+        clearLinks(state, offset, size, dir, attrs);
         long addr = state.addr() + offset;
         long start = addr & ~gmask;
         domain.invalidate(start, align(addr + size) - start); // unlink never uses the flush queue
     }
 
     /** Clears the page table for a linked range, releasing bounce slots granule by granule when the state ever bounced. */
-    private void unlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
+    private void clearLinks(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
         long addr = state.addr() + offset;
         if (state.usesSwiotlb() && bounce != null) {
             long cur = addr;
@@ -542,20 +546,18 @@ final class IommuBackend extends AbstractMappingBackend {
     }
 
     @Override
-    public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
+    public void destroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
         if (mappedLen > 0) {
-            unlink(state, 0, mappedLen, dir, attrs);
+            clearLinks(state, 0, mappedLen, dir, attrs);
         }
         long start = state.addr() & ~gmask;
         domain.retire(start, align(state.size() + (state.addr() & gmask)));
-        state.clear();
     }
 
     @Override
-    public void iovaFree(IovaState state) {
+    public void free(IovaState state) {
         long start = state.addr() & ~gmask;
         iova.freeFast(start >>> shift, align(state.size() + (state.addr() & gmask)) >>> shift);
-        state.clear();
     }
 
     // ---------------------------------------------------------------- queries

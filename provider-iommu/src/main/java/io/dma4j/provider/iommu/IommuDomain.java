@@ -1,11 +1,13 @@
 package io.dma4j.provider.iommu;
 
+import io.dma4j.spi.DmaClock;
+import io.dma4j.spi.MetricSink;
+import io.dma4j.spi.Metrics;
+
 import io.dma4j.platform.device.DmaAccess;
 import io.dma4j.platform.device.DmaTranslation;
 import io.dma4j.platform.device.FaultReason;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -35,15 +37,16 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
      * @param singleQueue    lazy mode with one shared 32768-entry queue instead of per-thread ones
      * @param iotlbEntries   IOTLB capacity (a power of two)
      * @param invalidationNs simulated cost of one hardware invalidation (busy wait), 0 for none
+     * @param clock          time for the flush queue's timeout and the IOVA caches
      */
-    IommuDomain(String unit, int group, PageTableFormat format, boolean strict, boolean singleQueue, int iotlbEntries, long invalidationNs) {
+    IommuDomain(String unit, int group, PageTableFormat format, boolean strict, boolean singleQueue, int iotlbEntries, long invalidationNs, DmaClock clock) {
         this.unit = unit;
         this.group = group;
         this.format = format;
         this.table = new PageTable(format);
-        this.iova = new IovaAllocator(format.granuleShift, 1);
+        this.iova = new IovaAllocator(format.granuleShift, 1, clock);
         this.iotlb = new Iotlb(iotlbEntries);
-        this.flushQueue = strict ? null : new FlushQueue(this, singleQueue);
+        this.flushQueue = strict ? null : new FlushQueue(this, singleQueue, clock);
         this.invalidationNs = invalidationNs;
     }
 
@@ -146,29 +149,27 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
     }
 
     /** Figures for statistics. */
-    public Map<String, Long> gauges() {
-        Map<String, Long> m = new LinkedHashMap<>();
+    public void gauges(MetricSink m) {
         long reserved = iova.treeGranules();
         long cached = iova.cachedGranules();
         long queued = flushQueue == null ? 0 : flushQueue.depth();
-        m.put("iova.granuleBytes", format.granule());
-        m.put("iova.inUseGranules", Math.max(0, reserved - cached));
-        m.put("iova.reservedGranules", reserved);
-        m.put("iova.peakReservedGranules", iova.peakTreeGranules());
-        m.put("iova.cachedGranules", cached);
-        m.put("pagetable.pages", table.tablePages());
-        m.put("iotlb.entries", (long) iotlb.capacity());
-        m.put("iotlb.hits", iotlb.hits());
-        m.put("iotlb.misses", iotlb.misses());
-        m.put("iotlb.rangeInvalidations", iotlb.rangeInvalidations());
-        m.put("iotlb.fullFlushes", iotlb.fullInvalidations());
-        m.put("iotlb.syncMaps", syncMaps.sum());
-        m.put("strict", strict() ? 1L : 0L);
-        m.put("flushQueue.depth", queued);
-        m.put("flushQueue.fullFlushes", flushQueue == null ? 0 : flushQueue.fullFlushes());
-        m.put("flushQueue.timeoutFlushes", flushQueue == null ? 0 : flushQueue.timeoutFlushes());
-        m.put("exposures", exposures.sum());
-        return m;
+        m.put(Metrics.IOVA_GRANULE_BYTES, format.granule());
+        m.put(Metrics.IOVA_IN_USE_GRANULES, Math.max(0, reserved - cached));
+        m.put(Metrics.IOVA_RESERVED_GRANULES, reserved);
+        m.put(Metrics.IOVA_PEAK_RESERVED_GRANULES, iova.peakTreeGranules());
+        m.put(Metrics.IOVA_CACHED_GRANULES, cached);
+        m.put(Metrics.PAGETABLE_PAGES, table.tablePages());
+        m.put(Metrics.IOTLB_ENTRIES, iotlb.capacity());
+        m.put(Metrics.IOTLB_HITS, iotlb.hits());
+        m.put(Metrics.IOTLB_MISSES, iotlb.misses());
+        m.put(Metrics.IOTLB_RANGE_INVALIDATIONS, iotlb.rangeInvalidations());
+        m.put(Metrics.IOTLB_FULL_FLUSHES, iotlb.fullInvalidations());
+        m.put(Metrics.IOTLB_SYNC_MAPS, syncMaps.sum());
+        m.put(Metrics.IOMMU_STRICT, strict() ? 1L : 0L);
+        m.put(Metrics.FLUSH_QUEUE_DEPTH, queued);
+        m.put(Metrics.FLUSH_QUEUE_FULL_FLUSHES, flushQueue == null ? 0 : flushQueue.fullFlushes());
+        m.put(Metrics.FLUSH_QUEUE_TIMEOUT_FLUSHES, flushQueue == null ? 0 : flushQueue.timeoutFlushes());
+        m.put(Metrics.EXPOSURES, exposures.sum());
     }
 
     /** Stale-IOTLB accesses seen so far. */

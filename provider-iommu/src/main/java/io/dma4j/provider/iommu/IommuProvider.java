@@ -6,6 +6,7 @@ import io.dma4j.platform.device.Device;
 import io.dma4j.spi.BackendContext;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.DmaSpi;
 import io.dma4j.spi.MappingBackend;
 import io.dma4j.spi.ProviderSettings;
 
@@ -43,6 +44,11 @@ public final class IommuProvider implements DmaProvider {
     }
 
     @Override
+    public String spiVersion() {
+        return DmaSpi.VERSION;
+    }
+
+    @Override
     public Set<DmaRole> roles() {
         return Set.of(DmaRole.MAPPING_BACKEND);
     }
@@ -66,10 +72,10 @@ public final class IommuProvider implements DmaProvider {
             throw new IllegalStateException("iommu: device " + d.name() + " is not behind a translating IOMMU unit");
         }
         ProviderSettings s = ctx.settings();
-        return new IommuBackend(ctx, domainFor(m, d, s), s.getBoolean("forcedac", false));
+        return new IommuBackend(ctx, domainFor(m, d, s, ctx.clock()), s.getBoolean("forcedac", false));
     }
 
-    private synchronized IommuDomain domainFor(Machine m, Device d, ProviderSettings s) {
+    private synchronized IommuDomain domainFor(Machine m, Device d, ProviderSettings s, io.dma4j.spi.DmaClock clock) {
         String key = d.iommu() + "/" + d.iommuGroup();
         return domains.computeIfAbsent(m, k -> new HashMap<>()).computeIfAbsent(key, k -> {
             String mode = s.get("mode", "lazy");
@@ -88,7 +94,7 @@ public final class IommuProvider implements DmaProvider {
             }
             boolean strict = mode.equals("strict") || untrustedInGroup; // untrusted devices always get strict invalidation
             return new IommuDomain(d.iommu(), d.iommuGroup(), PageTableFormat.ofConfigName(s.get("format", "x86-64")), strict,
-                    fq.equals("single"), (int) s.getLong("iotlbEntries", 256), s.getLong("invalidationNs", 0));
+                    fq.equals("single"), (int) s.getLong("iotlbEntries", 256), s.getLong("invalidationNs", 0), clock);
         });
     }
 }

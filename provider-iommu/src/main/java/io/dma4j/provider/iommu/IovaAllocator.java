@@ -1,5 +1,7 @@
 package io.dma4j.provider.iommu;
 
+import io.dma4j.spi.DmaClock;
+
 import java.lang.ref.WeakReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -44,6 +46,7 @@ public final class IovaAllocator {
     /** Largest cached size in granules. */
     public static final long RCACHE_MAX_GRANULES = 1L << (RCACHE_CLASSES - 1);
     private static final long TRIM_PERIOD_NS = 100_000_000L;
+    private final DmaClock clock;
 
     private final int shift;
     private final long startPfn;
@@ -98,11 +101,17 @@ public final class IovaAllocator {
         }
     }
 
+    /** As {@link #IovaAllocator(int, long, DmaClock)} on the system clock. */
+    public IovaAllocator(int granuleShift, long startPfn) {
+        this(granuleShift, startPfn, DmaClock.SYSTEM);
+    }
+
     /**
      * @param granuleShift log2 of the domain granule (12 for 4 KiB)
      * @param startPfn     lowest pfn that may be handed out (at least 1)
      */
-    public IovaAllocator(int granuleShift, long startPfn) {
+    public IovaAllocator(int granuleShift, long startPfn, DmaClock clock) {
+        this.clock = clock;
         if (startPfn < 1) {
             throw new IllegalArgumentException("startPfn: " + startPfn + " (expected: >= 1; IOVA 0 is never handed out)");
         }
@@ -245,7 +254,7 @@ public final class IovaAllocator {
             d.full.addFirst(m);
             c.loaded[cls] = empty;
             empty.pfns[empty.size++] = pfn;
-            long now = System.nanoTime();
+            long now = clock.nanoTime();
             if (d.full.size() > Runtime.getRuntime().availableProcessors() && now - d.lastTrim >= TRIM_PERIOD_NS) {
                 d.lastTrim = now;
                 trimmed = d.full.pollLast();

@@ -2,6 +2,7 @@ package io.dma4j.provider.p2p;
 
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.DmaSpi;
 import io.dma4j.spi.P2pClassifier;
 import io.dma4j.spi.RoleContext;
 
@@ -22,6 +23,11 @@ public final class P2pProvider implements DmaProvider {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public String spiVersion() {
+        return DmaSpi.VERSION;
     }
 
     @Override

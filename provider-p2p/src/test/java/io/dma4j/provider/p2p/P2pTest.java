@@ -49,7 +49,7 @@ class P2pTest {
         }
         cpu = machine.addressSpace();
         rt = DmaRuntime.builder().machine(machine).config(RuntimeConfig.of(Map.of("dma4j.p2p.seed", "7", "dma4j.iommu.mode", "strict"))).build();
-        p2p = rt.roles().p2p();
+        p2p = rt.p2pClassifier();
         mem = rt.peerMemory();
     }
 
@@ -163,7 +163,7 @@ class P2pTest {
     @Test
     void aHotRemovedProviderIsReclassifiedAndUnreachable() {
         assertThat(p2p.classify(dev("ceA"), cmb("cmbA"))).isEqualTo(P2pMapType.BUS_ADDR);
-        machine.hotRemove("cmbA");
+        rt.hotRemove("cmbA");
         assertThat(p2p.classify(dev("ceA"), cmb("cmbA"))).isEqualTo(P2pMapType.NOT_SUPPORTED);
         assertThat(p2p.explain(dev("ceA"), cmb("cmbA"))).isEqualTo("cmbA was hot-removed");
         long src = machine.pageAllocator().allocPages(0);
@@ -205,7 +205,7 @@ class P2pTest {
         assertThat(mem.findBest(List.of(dev("ceC")))).isEqualTo(dev("cmbC"));
         assertThat(mem.findBest(List.of(dev("ceD")))).isEqualTo(dev("cmbC"));
         assertThat(mem.findBest(List.of(dev("ceA"), dev("ceD")))).as("nothing reaches both").isNull();
-        machine.hotRemove("cmbC");
+        rt.hotRemove("cmbC");
         assertThat(mem.findBest(List.of(dev("ceD")))).isNull();
     }
 

@@ -1,6 +1,7 @@
 package io.dma4j.provider.swiotlb;
 
 import io.dma4j.api.DmaApiMisuseException;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
@@ -11,9 +12,10 @@ import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.spi.BounceService;
+import io.dma4j.spi.MetricSink;
+import io.dma4j.spi.Metrics;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -290,14 +292,14 @@ final class Swiotlb implements BounceService {
     private static void checkBounds(Device device, SlotPool pool, int slot, long bouncePhys, long size, String call) {
         long slotStart = bouncePhys & ~(SlotPool.SLOT_SIZE - 1);
         if (pool.orig[slot] == SlotPool.NO_ORIG || bouncePhys + size > slotStart + pool.remaining[slot]) {
-            throw new DmaApiMisuseException(device.name(), "swiotlb-overrun", String.format(
+            throw new DmaApiMisuseException(device.name(), MisuseCheck.SWIOTLB_OVERRUN, String.format(
                     "%s of 0x%x (+%d bytes) runs past the bounce mapping (%d bytes left from that slot): buffer overflow detected",
                     call, bouncePhys, size, Math.max(0, slotStart + pool.remaining[slot] - bouncePhys)));
         }
     }
 
     private static DmaApiMisuseException notMapped(Device device, long bouncePhys, long size, String call) {
-        return new DmaApiMisuseException(device.name(), "swiotlb-not-mapped",
+        return new DmaApiMisuseException(device.name(), MisuseCheck.SWIOTLB_NOT_MAPPED,
                 String.format("%s of 0x%x (+%d bytes): not the start of a live bounce mapping", call, bouncePhys, size));
     }
 
@@ -348,19 +350,17 @@ final class Swiotlb implements BounceService {
     }
 
     @Override
-    public Map<String, Long> gauges() {
-        Map<String, Long> m = new LinkedHashMap<>();
-        m.put("slots.total", totalSlots());
-        m.put("slots.used", used.get());
-        m.put("slots.highWater", highWater.get());
-        m.put("bytes.total", totalSlots() * SlotPool.SLOT_SIZE);
-        m.put("pools", (long) poolArray.length);
-        m.put("areas", (long) (poolArray.length == 0 ? 0 : poolArray[0].areas()));
-        m.put("mappings", mappings.sum());
-        m.put("bouncedBytes", bouncedBytes.sum());
-        m.put("full", fullEvents.sum());
-        m.put("belowLimit", belowLimit ? 1L : 0L);
-        return m;
+    public void gauges(MetricSink m) {
+        m.put(Metrics.BOUNCE_SLOTS_TOTAL, totalSlots());
+        m.put(Metrics.BOUNCE_SLOTS_USED, used.get());
+        m.put(Metrics.BOUNCE_SLOTS_HIGH_WATER, highWater.get());
+        m.put(Metrics.BOUNCE_BYTES_TOTAL, totalSlots() * SlotPool.SLOT_SIZE);
+        m.put(Metrics.BOUNCE_POOLS, poolArray.length);
+        m.put(Metrics.BOUNCE_AREAS, poolArray.length == 0 ? 0 : poolArray[0].areas());
+        m.put(Metrics.BOUNCE_MAPPINGS, mappings.sum());
+        m.put(Metrics.BOUNCE_BOUNCED_BYTES, bouncedBytes.sum());
+        m.put(Metrics.BOUNCE_FULL, fullEvents.sum());
+        m.put(Metrics.BOUNCE_BELOW_LIMIT, belowLimit ? 1L : 0L);
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.dma4j.platform.Machine;
 import io.dma4j.spi.BounceService;
 import io.dma4j.spi.DmaProvider;
 import io.dma4j.spi.DmaRole;
+import io.dma4j.spi.DmaSpi;
 import io.dma4j.spi.ProviderSettings;
 import io.dma4j.spi.RoleContext;
 
@@ -31,6 +32,11 @@ public final class SwiotlbProvider implements DmaProvider {
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public String spiVersion() {
+        return DmaSpi.VERSION;
     }
 
     @Override

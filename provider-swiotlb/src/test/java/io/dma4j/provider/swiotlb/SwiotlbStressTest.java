@@ -3,9 +3,10 @@ package io.dma4j.provider.swiotlb;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
-import io.dma4j.runtime.DmaRuntime;
-import io.dma4j.runtime.RuntimeConfig;
 import io.dma4j.spi.BounceService;
+import io.dma4j.spi.ProviderSettings;
+import io.dma4j.spi.RoleContext;
+import io.dma4j.runtime.testing.Gauges;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -36,10 +37,9 @@ class SwiotlbStressTest {
 
     @Test
     void twoThreadsOfMappingsNeverShareSlots() throws Exception {
-        try (Machine machine = Machine.createDefault();
-             DmaRuntime rt = DmaRuntime.builder().machine(machine)
-                     .config(RuntimeConfig.of(Map.of("dma4j.debug", "false", "dma4j.swiotlb.size", "2MiB", "dma4j.swiotlb.areas", "1"))).build()) {
-            BounceService b = rt.roles().bounce();
+        try (Machine machine = Machine.createDefault()) {
+            // the bounce service built through the SPI, as the runtime would build it
+            BounceService b = new SwiotlbProvider().createBounceService(new RoleContext(machine, new ProviderSettings(Map.of("size", "2MiB", "areas", "1"))));
             Device dev = machine.device("legacy32");
             ExecutorService pool = Executors.newFixedThreadPool(2);
             Future<?> f1 = pool.submit(() -> run(machine, b, dev, 1));
@@ -47,7 +47,7 @@ class SwiotlbStressTest {
             f1.get();
             f2.get();
             pool.shutdown();
-            assertThat(b.gauges()).containsEntry("slots.used", 0L).containsEntry("mappings", 2L * PER_THREAD).containsEntry("full", 0L);
+            assertThat(Gauges.of(b)).containsEntry("slots.used", 0L).containsEntry("mappings", 2L * PER_THREAD).containsEntry("full", 0L);
         }
     }
 

@@ -1,4 +1,4 @@
-package io.dma4j.consumers.nvme;
+package io.dma4j.devices.nvme;
 
 import io.dma4j.platform.memory.SparseMemory;
 

@@ -1,13 +1,20 @@
-package io.dma4j.runtime;
+package io.dma4j.api;
 
 /**
- * The checks of the DMA-debug facility ({@code CONFIG_DMA_API_DEBUG}, kernel/dma/debug.c)
- * that apply to the model, with the kernel's wording, plus checks for the two-step calls,
- * which the kernel's facility does not track. Checks the kernel has that do not apply:
- * "failed to check map error" (mapping errors are exceptions here), and mapping memory
- * from the stack, kernel text or vmalloc space (the model has no such memory).
+ * Every rule of the DMA API that dma4j detects, in one catalogue: the checks of the kernel's
+ * DMA-debug facility ({@code CONFIG_DMA_API_DEBUG}, {@code kernel/dma/debug.c}) that apply
+ * to the model, with the kernel's wording; checks of the two-step calls, which the kernel's
+ * facility does not track; and the misuse that the runtime's argument checks and the
+ * backends find whatever the debug setting ({@code dma_iova_link}'s {@code -EIO}, an
+ * IOMMU unmap of nothing, a bounce-buffer overrun). {@link DmaApiMisuseException#check()}
+ * and the runtime's debug reports name one of these; providers throw with them too.
+ *
+ * <p>Checks the kernel has that do not apply: "failed to check map error" (mapping errors
+ * are exceptions here), and mapping memory from the stack, kernel text or vmalloc space
+ * (the model has no such memory).
  */
-public enum DebugCheck {
+public enum MisuseCheck {
+    // ---- the kernel's DMA-debug checks (reported when DMA-debug is on)
     UNMAP_NEVER_MAPPED("unmap-never-mapped", "device driver tries to free DMA memory it has not allocated"),
     UNMAP_INVALID_ADDRESS("unmap-invalid-address", "device driver tries to free an invalid DMA memory address"),
     UNMAP_SIZE("unmap-size", "device driver frees DMA memory with different size"),
@@ -27,22 +34,36 @@ public enum DebugCheck {
     CACHELINE_OVERLAP("cacheline-overlap", "cacheline tracking EEXIST, overlapping mappings aren't supported"),
     LEAK_AT_RELEASE("leak-at-release", "device driver has pending DMA allocations while released from device"),
     MMIO_ON_RAM("mmio-on-ram", "dma_map_resource called for RAM address"),
+    // ---- two-step checks of the DMA-debug layer (dma4j only)
     IOVA_STATE_IN_USE("iova-state-in-use", "device driver reuses an IOVA state that still holds IOVA space"),
     IOVA_UNKNOWN_STATE("iova-unknown-state", "device driver uses an IOVA state this device did not allocate"),
     IOVA_LINK_OVERLAP("iova-link-overlap", "device driver links an IOVA range that is already linked"),
     IOVA_NOT_LINKED("iova-not-linked", "device driver syncs or unlinks an IOVA range that is not linked"),
     IOVA_FREE_WITH_LINKS("iova-free-with-links", "device driver frees IOVA space with ranges still linked"),
-    IOVA_DESTROY_LENGTH("iova-destroy-length", "device driver destroys IOVA state with a length that is not the linked range");
+    IOVA_DESTROY_LENGTH("iova-destroy-length", "device driver destroys IOVA state with a length that is not the linked range"),
+    IOVA_CONCURRENT_USE("iova-concurrent-use", "device driver uses one IOVA state from two threads at once"),
+
+    // ---- always checked (argument checks of the runtime, and the backends)
+    IOVA_NO_SPACE("iova-no-space", "device driver uses an IOVA state that holds no IOVA space"),
+    IOVA_OUT_OF_RANGE("iova-out-of-range", "device driver uses a range outside its IOVA reservation"),
+    IOVA_WITHOUT_IOMMU("iova-without-iommu", "device driver uses the two-step calls on a backend without IOVA space"),
+    IOVA_LINK_MID_GRANULE("iova-link-mid-granule", "device driver links a range starting mid-granule at a non-zero offset (-EIO)"),
+    IOVA_LINK_MISALIGNED("iova-link-misaligned", "device driver links a range whose granule offset differs from its IOVA's"),
+    FREE_COHERENT_NEVER_ALLOCATED("free-coherent-never-allocated", "device driver tries to free DMA memory it has not allocated"),
+    IOMMU_UNMAP_NOT_MAPPED("iommu-unmap-not-mapped", "device driver unmaps an IOVA range with nothing mapped"),
+    IOMMU_UNMAP_SIZE("iommu-unmap-size", "device driver unmaps an IOVA range of another size than was mapped"),
+    SWIOTLB_OVERRUN("swiotlb-overrun", "device driver syncs or unmaps beyond the end of a bounce buffer"),
+    SWIOTLB_NOT_MAPPED("swiotlb-not-mapped", "device driver syncs or unmaps a bounce buffer that is not mapped");
 
     private final String id;
     private final String text;
 
-    DebugCheck(String id, String text) {
+    MisuseCheck(String id, String text) {
         this.id = id;
         this.text = text;
     }
 
-    /** A stable identifier ({@link io.dma4j.api.DmaApiMisuseException#check()}). */
+    /** A stable identifier, for logs and configuration ("unmap-never-mapped"). */
     public String id() {
         return id;
     }

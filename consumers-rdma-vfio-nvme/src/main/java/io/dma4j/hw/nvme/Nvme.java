@@ -1,6 +1,11 @@
-package io.dma4j.consumers.nvme;
+package io.dma4j.hw.nvme;
 
-/** NVMe constants shared by the driver and the controller model (NVMe base specification). */
+/**
+ * The NVMe hardware interface (NVMe base specification): register offsets, queue entry
+ * sizes, opcodes, status codes and descriptor types, as {@code include/linux/nvme.h} gives
+ * them to the driver. Both the driver and the controller model use it; neither reaches into
+ * the other.
+ */
 public final class Nvme {
     private Nvme() {
     }

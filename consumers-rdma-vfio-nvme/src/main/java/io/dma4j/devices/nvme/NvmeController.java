@@ -1,4 +1,6 @@
-package io.dma4j.consumers.nvme;
+package io.dma4j.devices.nvme;
+
+import io.dma4j.hw.nvme.Nvme;
 
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.device.DeviceModel;

@@ -1,4 +1,4 @@
-package io.dma4j.conformance;
+package io.dma4j.spi;
 
 import io.dma4j.api.DmaAttrs;
 import io.dma4j.api.DmaDirection;
@@ -7,15 +7,15 @@ import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
-import io.dma4j.spi.BounceService;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A plain, correct bounce role the kit gives a mapping backend under test: one page block
- * below 4 GiB per mapping, the kernel's copy directions. It keeps the backend's tests
- * independent of any bounce provider's quality.
+ * A plain, correct bounce role: one page block below 4 GiB per mapping, the kernel's copy
+ * directions. The conformance kit gives it to a mapping backend under test, which keeps
+ * the backend's tests independent of any bounce provider's quality; tests of backends
+ * and of the runtime use it the same way.
  *
  * <p>Thread safety: safe for concurrent use.
  */

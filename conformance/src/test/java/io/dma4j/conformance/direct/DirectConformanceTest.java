@@ -1,4 +1,6 @@
-package io.dma4j.provider.direct;
+package io.dma4j.conformance.direct;
+
+import io.dma4j.provider.direct.DirectProvider;
 
 import io.dma4j.conformance.MappingBackendContract;
 import io.dma4j.spi.DmaProvider;
