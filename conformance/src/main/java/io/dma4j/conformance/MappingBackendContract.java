@@ -200,4 +200,104 @@ public abstract class MappingBackendContract extends BackendFixture {
         long d = backend.mapPhys(p, 4096, DmaDirection.BIDIRECTIONAL, 0);
         backend.unmapPhys(d, 4096, DmaDirection.BIDIRECTIONAL, 0);
     }
+
+    /** The sizes the sweeps use: sub-page, odd, exactly a page, multi-page, a 64 KiB segment, and across 4 KiB boundaries. */
+    protected static final long[] SWEEP_SIZES = {1, 511, 4095, 4096, 4097, 3 * 4096 + 17, 65536};
+    /** The offsets within a page the sweeps start at. */
+    protected static final long[] SWEEP_OFFSETS = {0, 1, 0x40, 0xFFF};
+
+    @Test
+    @Tag("required")
+    @DisplayName("required: dma_map_phys (Documentation/core-api/dma-api.rst, 'dma_map_single') — two live mappings never share a bus address range, at any size and offset")
+    void required_liveMappings_neverShareABusRange() {
+        int n = SWEEP_SIZES.length * SWEEP_OFFSETS.length;
+        long[] dma = new long[n];
+        long[] size = new long[n];
+        long[] phys = new long[n];
+        int k = 0;
+        for (long sz : SWEEP_SIZES) {
+            for (long off : SWEEP_OFFSETS) {
+                phys[k] = pages(5) + off; // 128 KiB blocks: no two buffers share a page
+                size[k] = sz;
+                fill(phys[k] & ~7L, (sz + 15) & ~7L, 100 + k);
+                dma[k] = backend.mapPhys(phys[k], sz, DmaDirection.TO_DEVICE, 0);
+                k++;
+            }
+        }
+        try {
+            for (int i = 0; i < n; i++) {
+                for (int j = i + 1; j < n; j++) {
+                    if (Long.compareUnsigned(dma[i], dma[j] + size[j]) < 0 && Long.compareUnsigned(dma[j], dma[i] + size[i]) < 0) {
+                        fail(String.format("live mappings share bus addresses: [0x%x +%d] (phys 0x%x) and [0x%x +%d] (phys 0x%x)",
+                                dma[i], size[i], phys[i], dma[j], size[j], phys[j]));
+                    }
+                }
+            }
+            long out = pages(5);
+            long o = backend.mapPhys(out, 65536, DmaDirection.FROM_DEVICE, 0);
+            for (int i = 0; i < n; i++) {
+                assertEquals(CopyEngine.STATUS_DONE, deviceCopy(dma[i], o, size[i]), "mapping " + i);
+                backend.syncForCpu(o, 65536, DmaDirection.FROM_DEVICE);
+                for (long b = 0; b < size[i]; b++) {
+                    if (cpu.readByte(out + b) != cpu.readByte(phys[i] + b)) {
+                        fail(String.format("mapping %d (size %d, offset 0x%x) carries another buffer's bytes at byte %d", i, size[i], phys[i] & 0xFFF, b));
+                    }
+                }
+                backend.syncForDevice(o, 65536, DmaDirection.FROM_DEVICE);
+            }
+            backend.unmapPhys(o, 65536, DmaDirection.FROM_DEVICE, 0);
+        } finally {
+            for (int i = 0; i < n; i++) {
+                backend.unmapPhys(dma[i], size[i], DmaDirection.TO_DEVICE, 0);
+            }
+        }
+    }
+
+    @Test
+    @Tag("required")
+    @DisplayName("required: dma_alloc_coherent with dma_set_coherent_mask (Documentation/core-api/dma-api.rst) — the allocation lies under the coherent mask")
+    void required_coherent_respectsTheCoherentMask() {
+        backend.setCoherentMask(0xFFFF_FFFFL);
+        machine.pageAllocator().allocPages(10, 0, 1L << 32); // some low memory taken: a careless allocator may go high
+        for (long sz : new long[] {1, 4096, 4097, 65536, 1L << 20}) {
+            CoherentBuffer b;
+            try {
+                b = backend.allocCoherent(sz, 0);
+            } catch (DmaMappingException refused) {
+                continue; // nothing reachable under the mask (a large DMA range offset): refusing is right
+            }
+            try {
+                assertTrue(Long.compareUnsigned(b.dmaAddress() + sz - 1, 0xFFFF_FFFFL) <= 0,
+                        String.format("a %d-byte coherent allocation at 0x%x ends above the 32-bit coherent mask", sz, b.dmaAddress()));
+                b.cpu().set(ValueLayout.JAVA_BYTE, 0, (byte) 0x5A);
+                assertEquals(CopyEngine.STATUS_DONE, deviceCopy(b.dmaAddress(), b.dmaAddress() + sz - 1, 1), "the device cannot reach it");
+                assertEquals((byte) 0x5A, b.cpu().get(ValueLayout.JAVA_BYTE, sz - 1));
+            } finally {
+                backend.freeCoherent(b);
+            }
+        }
+    }
+
+    @Test
+    @Tag("optional")
+    @DisplayName("optional (TRANSLATES): dma_unmap_phys (Documentation/core-api/dma-api.rst: only what was mapped) — an unmap of an address never handed out is refused and changes nothing")
+    void optional_unmap_foreignAddressIsRefused() {
+        require(Capability.TRANSLATES);
+        long p = pages(0);
+        long out = pages(0);
+        fill(p, 4096, 7);
+        long d = backend.mapPhys(p, 4096, DmaDirection.TO_DEVICE, 0);
+        long o = backend.mapPhys(out, 4096, DmaDirection.FROM_DEVICE, 0);
+        long foreign = Math.max(d, o) + (1L << 24); // 16 MiB past the live mappings: never handed out here
+        try {
+            backend.unmapPhys(foreign, 4096, DmaDirection.TO_DEVICE, 0);
+            fail(String.format("unmapping 0x%x, which was never mapped, was accepted", foreign));
+        } catch (io.dma4j.api.DmaApiMisuseException expected) {
+            // refused
+        }
+        assertEquals(CopyEngine.STATUS_DONE, deviceCopy(d, o, 4096), "the live mappings stopped working");
+        backend.unmapPhys(o, 4096, DmaDirection.FROM_DEVICE, 0);
+        backend.unmapPhys(d, 4096, DmaDirection.TO_DEVICE, 0);
+        assertTrue(holds(out, 4096, 7));
+    }
 }

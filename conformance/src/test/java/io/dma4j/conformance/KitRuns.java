@@ -53,6 +53,43 @@ final class KitRuns {
         }
     }
 
+    static class RoundsDownRun extends CorrectIommuRun {
+        @Override
+        protected DmaProvider provider() {
+            return new ToyBackend.Provider("toy", true, ToyBackend.Flaw.ROUNDS_DOWN);
+        }
+    }
+
+    static class UnmapsAnythingRun extends CorrectIommuRun {
+        @Override
+        protected DmaProvider provider() {
+            return new ToyBackend.Provider("toy", true, ToyBackend.Flaw.UNMAPS_ANYTHING);
+        }
+    }
+
+    static class CoherentIgnoresMaskRun extends MappingBackendContract {
+        @Override
+        protected DmaProvider provider() {
+            return new ToyBackend.Provider("toy", false, ToyBackend.Flaw.COHERENT_IGNORES_MASK);
+        }
+    }
+
+    /** The correct translating toy through a runtime's whole chain, DMA-debug throwing. */
+    static class CorrectIommuChainRun extends CorrectIommuRun {
+        @Override
+        protected Path path() {
+            return Path.RUNTIME_CHAIN;
+        }
+    }
+
+    /** Through the chain, DMA-debug refuses the foreign unmap before the careless backend sees it. */
+    static class UnmapsAnythingChainRun extends UnmapsAnythingRun {
+        @Override
+        protected Path path() {
+            return Path.RUNTIME_CHAIN;
+        }
+    }
+
     static class CorrectBounceRun extends BounceServiceContract {
         @Override
         protected DmaProvider provider() {

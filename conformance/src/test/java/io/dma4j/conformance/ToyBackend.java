@@ -1,7 +1,9 @@
 package io.dma4j.conformance;
 
 import io.dma4j.api.CoherentBuffer;
+import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaDirection;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
@@ -26,7 +28,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code translating} gives the device a page map of its own (an IOMMU in miniature).
  */
 final class ToyBackend extends AbstractMappingBackend implements DmaTranslation {
-    enum Flaw { NONE, IGNORES_MASK, FORGETS_TO_FLUSH, REUSES_IOVA }
+    enum Flaw {
+        NONE, IGNORES_MASK, FORGETS_TO_FLUSH, REUSES_IOVA,
+        /** Sizes IOVA by the pages of the size alone, forgetting the offset in the first page: a buffer that starts mid-page overlaps the next mapping. */
+        ROUNDS_DOWN,
+        /** Allocates coherent memory wherever the page allocator likes, above the coherent mask too. */
+        COHERENT_IGNORES_MASK,
+        /** Accepts an unmap of any address, mapped or not. */
+        UNMAPS_ANYTHING
+    }
 
     /** A provider of toy backends. */
     record Provider(String name, boolean translating, Flaw flaw) implements DmaProvider {
@@ -89,7 +99,7 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
             return phys;
         }
         long off = phys & 0xFFF;
-        long n = (size + off + 0xFFF) >>> 12;
+        long n = flaw == Flaw.ROUNDS_DOWN ? (size + 0xFFF) >>> 12 : (size + off + 0xFFF) >>> 12; // the flaw forgets the offset
         long iova;
         if (flaw == Flaw.REUSES_IOVA) {
             long[] cursor = perThreadNext.get(); // each thread counts from the same base: IOVAs are handed out twice
@@ -106,7 +116,13 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
 
     @Override
     public void unmapPhys(long dma, long size, DmaDirection dir, int attrs) {
-        if (!translating || flaw == Flaw.FORGETS_TO_FLUSH) {
+        if (!translating) {
+            return;
+        }
+        if (flaw != Flaw.UNMAPS_ANYTHING && !pages.containsKey(dma >>> 12)) {
+            throw new DmaApiMisuseException(device.name(), MisuseCheck.IOMMU_UNMAP_NOT_MAPPED, String.format("unmap of 0x%x: nothing mapped", dma));
+        }
+        if (flaw == Flaw.FORGETS_TO_FLUSH) {
             return;
         }
         long n = (size + (dma & 0xFFF) + 0xFFF) >>> 12;
@@ -148,7 +164,9 @@ final class ToyBackend extends AbstractMappingBackend implements DmaTranslation 
 
     @Override
     public CoherentBuffer allocCoherent(long size, int attrs) {
-        long phys = machine.pageAllocator().allocPages(PageAllocator.orderFor(size), 1L << 32);
+        long phys = flaw == Flaw.COHERENT_IGNORES_MASK
+                ? machine.pageAllocator().allocPages(PageAllocator.orderFor(size), 5L << 30, Long.MAX_VALUE)
+                : machine.pageAllocator().allocPages(PageAllocator.orderFor(size), 1L << 32);
         return new CoherentBuffer(machine.addressSpace().view(phys, size), mapPhys(phys, size, DmaDirection.BIDIRECTIONAL, 0), phys, size);
     }
 

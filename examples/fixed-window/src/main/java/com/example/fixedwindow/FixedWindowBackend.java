@@ -1,7 +1,9 @@
 package com.example.fixedwindow;
 
 import io.dma4j.api.CoherentBuffer;
+import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaDirection;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.DmaAccess;
@@ -99,14 +101,22 @@ final class FixedWindowBackend extends AbstractMappingBackend implements DmaTran
         return -1;
     }
 
+    /** @throws DmaApiMisuseException when the range is not in the window or was never mapped (nothing changes) */
     @Override
     public void unmapPhys(long dma, long size, DmaDirection dir, int attrs) {
-        int first = (int) ((dma - WINDOW) >>> 12);
+        long slot = (dma - WINDOW) >>> 12;
         int n = (int) ((size + (dma & 0xFFF) + 0xFFF) >>> 12);
-        for (int i = 0; i < n; i++) {
-            table.set(first + i, 0);
+        if (dma < WINDOW || slot + n > SLOTS) {
+            throw new DmaApiMisuseException(device.name(), MisuseCheck.IOMMU_UNMAP_NOT_MAPPED, String.format("unmap of 0x%x: outside the fixed window", dma));
         }
+        int first = (int) slot;
         synchronized (used) {
+            if (used.nextClearBit(first) < first + n) {
+                throw new DmaApiMisuseException(device.name(), MisuseCheck.IOMMU_UNMAP_NOT_MAPPED, String.format("unmap of 0x%x (+%d): not mapped", dma, size));
+            }
+            for (int i = 0; i < n; i++) {
+                table.set(first + i, 0);
+            }
             used.clear(first, first + n);
         }
     }

@@ -68,11 +68,16 @@ public final class MachineDescriptionParser {
 
     /** The built-in default machine (see the README's "Machine" section). */
     public static MachineDescription defaultDescription() {
+        return parse(defaultJson(), DEFAULT_SOURCE);
+    }
+
+    /** The JSON text of the built-in default machine: a starting point for descriptions of your own. */
+    public static String defaultJson() {
         try (InputStream in = MachineDescriptionParser.class.getResourceAsStream(DEFAULT_RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException("resource " + DEFAULT_RESOURCE + " missing from the platform jar");
             }
-            return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), DEFAULT_SOURCE);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

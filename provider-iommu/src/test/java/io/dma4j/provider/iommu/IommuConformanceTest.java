@@ -73,4 +73,22 @@ class IommuConformanceTest {
             return new ProviderSettings(Map.of("mode", "strict"));
         }
     }
+
+    /** Lazy, through a runtime's whole chain with DMA-debug throwing. */
+    @Nested
+    class LazyThroughTheChain extends Lazy {
+        @Override
+        protected Path path() {
+            return Path.RUNTIME_CHAIN;
+        }
+    }
+
+    /** Strict two-step, through the chain. */
+    @Nested
+    class StrictTwoStepThroughTheChain extends StrictTwoStep {
+        @Override
+        protected Path path() {
+            return Path.RUNTIME_CHAIN;
+        }
+    }
 }
