@@ -59,7 +59,7 @@ public final class DmaRuntime implements AutoCloseable {
     private final boolean debugThrows;
     private final boolean stats;
     private final Map<String, MapperChain> mappers = new ConcurrentHashMap<>();
-    private final Lifecycle lifecycle = new Lifecycle();
+    private volatile boolean closed;
     private final List<DebugReport> reports = new ArrayList<>();
     private final Consumer<DebugReport> sink = this::addReport;
 
@@ -152,7 +152,7 @@ public final class DmaRuntime implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (lifecycle.closed()) {
+        if (closed) {
             throw new IllegalStateException("this DmaRuntime is closed: build a new one");
         }
     }
@@ -164,7 +164,7 @@ public final class DmaRuntime implements AutoCloseable {
         Device.Control dc = control.device(name);
         MappingBackend backend = provider.createBackend(new BackendContext(machine, dc, roles.bounce(), roles.p2p(), config.settingsFor(provider.name()), clock));
         DmaDebug dbg = debug ? new DmaDebug(device, machine.addressSpace(), debugThrows, sink) : null;
-        return MapperChain.build(machine, dc, roles.p2p(), backend, dbg, stats ? new DeviceStatistics() : null, lifecycle);
+        return MapperChain.build(machine, dc, roles.p2p(), backend, dbg, stats ? new DeviceStatistics() : null);
     }
 
     /** The names of the devices whose mappers exist, in no particular order. */
@@ -185,14 +185,19 @@ public final class DmaRuntime implements AutoCloseable {
 
     /**
      * Releases a device (a driver unbinding): leaked mappings are reported, the backend
-     * detaches. A later {@link #mapper} creates a fresh mapper.
+     * detaches, and every later call on the released mapper throws
+     * {@link IllegalStateException}. A later {@link #mapper} creates a fresh mapper.
      *
      * @throws io.dma4j.api.DmaApiMisuseException in throwing debug mode when mappings leaked
      */
     public void release(String device) {
+        release(device, "this mapper was released (DmaRuntime.release): get a fresh one with DmaRuntime.mapper");
+    }
+
+    private void release(String device, String why) {
         MapperChain m = mappers.remove(device);
         if (m != null) {
-            m.release();
+            m.release(why);
         }
     }
 
@@ -247,10 +252,10 @@ public final class DmaRuntime implements AutoCloseable {
      */
     @Override
     public void close() {
-        lifecycle.close();
+        closed = true;
         for (String name : List.copyOf(mappers.keySet())) {
             try {
-                release(name);
+                release(name, "the DmaRuntime of this mapper is closed");
             } catch (RuntimeException e) {
                 // reported and recorded in debugReports(); closing goes on
             }

@@ -18,8 +18,13 @@ import java.lang.foreign.MemorySegment;
  * <p>Thread safety: as {@link DmaMapper}.
  */
 abstract class ForwardingMapper implements DmaMapper {
-    /** The layer below. */
-    protected final DmaMapper next;
+    /**
+     * The layer below. Not final only so that the chain's head can be pointed at a mapper
+     * that refuses every call once its runtime closed ({@link MapperChain#close}): a plain
+     * field, read on every call at no more cost than a final one, and visible to every
+     * thread that learns of the close through a happens-before edge.
+     */
+    protected DmaMapper next;
 
     ForwardingMapper(DmaMapper next) {
         this.next = next;

@@ -16,12 +16,12 @@ import io.dma4j.spi.P2pClassifier;
  * <p>Thread safety: immutable; the layers state their own rules.
  */
 public final class MapperChain {
-    private final DmaMapper head;
+    private final ValidatingMapper head;
     private final BackendMapper bottom;
     private final DebugMapper debug;
     private final StatsMapper stats;
 
-    private MapperChain(DmaMapper head, BackendMapper bottom, DebugMapper debug, StatsMapper stats) {
+    private MapperChain(ValidatingMapper head, BackendMapper bottom, DebugMapper debug, StatsMapper stats) {
         this.head = head;
         this.bottom = bottom;
         this.debug = debug;
@@ -29,14 +29,14 @@ public final class MapperChain {
     }
 
     static MapperChain build(Machine machine, Device.Control control, P2pClassifier p2p, MappingBackend backend,
-                             DmaDebug tracker, DeviceStatistics counters, Lifecycle lifecycle) {
+                             DmaDebug tracker, DeviceStatistics counters) {
         BackendMapper bottom = new BackendMapper(machine, control, p2p, backend);
         DmaMapper top = bottom;
         StatsMapper stats = counters == null ? null : new StatsMapper(top, counters);
         top = stats == null ? top : stats;
         DebugMapper debug = tracker == null ? null : new DebugMapper(top, tracker);
         top = debug == null ? top : debug;
-        return new MapperChain(new ValidatingMapper(top, lifecycle), bottom, debug, stats);
+        return new MapperChain(new ValidatingMapper(top), bottom, debug, stats);
     }
 
     /**
@@ -81,7 +81,8 @@ public final class MapperChain {
      * @throws io.dma4j.api.DmaApiMisuseException in throwing debug mode when mappings are
      *                                            still live (the backend is released all the same)
      */
-    void release() {
+    void release(String why) {
+        head.refuseFromNowOn(why);
         try {
             if (debug != null) {
                 debug.tracker().checkLeaks();

@@ -29,18 +29,15 @@ final class ValidatingMapper extends ForwardingMapper {
     private static final long MAX_COHERENT = PageAllocator.PAGE_SIZE << PageAllocator.MAX_ORDER;
 
     private final String name;
-    private final Lifecycle lifecycle;
 
-    ValidatingMapper(DmaMapper next, Lifecycle lifecycle) {
+    ValidatingMapper(DmaMapper next) {
         super(next);
         this.name = next.device().name();
-        this.lifecycle = lifecycle;
     }
 
-    private void open(String call) {
-        if (lifecycle.closed()) {
-            lifecycle.check(name, call);
-        }
+    /** From now on every call fails with {@link IllegalStateException} saying why ("closed", "released"). */
+    void refuseFromNowOn(String why) {
+        next = ClosedMapper.create(next.device(), why);
     }
 
     private void checkRange(String call, long address, long size) {
@@ -106,7 +103,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public long mapPhys(long phys, long size, DmaDirection dir, int attrs) {
-        open("mapPhys");
         checkRange("mapPhys", phys, size);
         checkDir("mapPhys", dir);
         checkAttrs("mapPhys", attrs);
@@ -115,7 +111,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void unmapPhys(long dma, long size, DmaDirection dir, int attrs) {
-        open("unmapPhys");
         checkSize("unmapPhys", dma, size);
         checkDir("unmapPhys", dir);
         checkAttrs("unmapPhys", attrs);
@@ -124,7 +119,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public int mapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        open("mapSg");
         checkList("mapSg", sg, nents, true);
         checkDir("mapSg", dir);
         checkAttrs("mapSg", attrs);
@@ -133,7 +127,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void unmapSg(ScatterList sg, int nents, DmaDirection dir, int attrs) {
-        open("unmapSg");
         checkList("unmapSg", sg, nents, false);
         checkDir("unmapSg", dir);
         checkAttrs("unmapSg", attrs);
@@ -142,7 +135,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void syncForCpu(long dma, long size, DmaDirection dir) {
-        open("syncForCpu");
         checkSize("syncForCpu", dma, size);
         checkDir("syncForCpu", dir);
         next.syncForCpu(dma, size, dir);
@@ -150,7 +142,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void syncForDevice(long dma, long size, DmaDirection dir) {
-        open("syncForDevice");
         checkSize("syncForDevice", dma, size);
         checkDir("syncForDevice", dir);
         next.syncForDevice(dma, size, dir);
@@ -158,7 +149,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void syncSgForCpu(ScatterList sg, int nents, DmaDirection dir) {
-        open("syncSgForCpu");
         checkList("syncSgForCpu", sg, nents, false);
         checkDir("syncSgForCpu", dir);
         next.syncSgForCpu(sg, nents, dir);
@@ -166,7 +156,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void syncSgForDevice(ScatterList sg, int nents, DmaDirection dir) {
-        open("syncSgForDevice");
         checkList("syncSgForDevice", sg, nents, false);
         checkDir("syncSgForDevice", dir);
         next.syncSgForDevice(sg, nents, dir);
@@ -174,7 +163,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public CoherentBuffer allocCoherent(long size, int attrs) {
-        open("allocCoherent");
         if (size <= 0 || size > MAX_COHERENT) {
             throw new IllegalArgumentException(String.format("%s: allocCoherent(size %d): expected 1..%d bytes (the page allocator's largest block)", name, size, MAX_COHERENT));
         }
@@ -184,7 +172,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void freeCoherent(long size, MemorySegment cpu, long dma) {
-        open("freeCoherent");
         checkSize("freeCoherent", dma, size);
         if (cpu == null) {
             throw new IllegalArgumentException(name + ": freeCoherent: cpu view is null");
@@ -200,7 +187,6 @@ final class ValidatingMapper extends ForwardingMapper {
      */
     @Override
     public boolean iovaTryAlloc(IovaState state, long phys, long size) {
-        open("iovaTryAlloc");
         if (state == null) {
             throw new IllegalArgumentException(name + ": iovaTryAlloc: state is null");
         }
@@ -209,7 +195,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
-        open("iovaLink");
         requireIova("iovaLink", state);
         checkRange("iovaLink", phys, size);
         checkWithin("iovaLink", state.size(), offset, size);
@@ -220,7 +205,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void iovaSync(IovaState state, long offset, long size) {
-        open("iovaSync");
         requireIova("iovaSync", state);
         checkSize("iovaSync", offset, size);
         checkWithin("iovaSync", state.size(), offset, size);
@@ -229,7 +213,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        open("iovaUnlink");
         requireIova("iovaUnlink", state);
         checkSize("iovaUnlink", offset, size);
         checkWithin("iovaUnlink", state.size(), offset, size);
@@ -240,7 +223,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
-        open("iovaDestroy");
         requireIova("iovaDestroy", state);
         checkWithin("iovaDestroy", state.size(), 0, mappedLen);
         checkDir("iovaDestroy", dir);
@@ -250,20 +232,17 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public void iovaFree(IovaState state) {
-        open("iovaFree");
         requireIova("iovaFree", state);
         next.iovaFree(state);
     }
 
     @Override
     public void setMask(long mask) {
-        open("setMask");
         next.setMask(checkMask("setMask", mask, device().attributes().dmaMask()));
     }
 
     @Override
     public void setCoherentMask(long mask) {
-        open("setCoherentMask");
         next.setCoherentMask(checkMask("setCoherentMask", mask, device().attributes().coherentMask()));
     }
 
@@ -280,7 +259,6 @@ final class ValidatingMapper extends ForwardingMapper {
 
     @Override
     public P2pMapType p2pMapType(P2pState state, long phys) {
-        open("p2pMapType");
         if (state == null) {
             throw new IllegalArgumentException(name + ": p2pMapType: state is null");
         }
@@ -288,61 +266,51 @@ final class ValidatingMapper extends ForwardingMapper {
     }
     @Override
     public boolean needUnmap() {
-        open("needUnmap");
         return next.needUnmap();
     }
 
     @Override
     public boolean needSync(long dma) {
-        open("needSync");
         return next.needSync(dma);
     }
 
     @Override
     public long maxMappingSize() {
-        open("maxMappingSize");
         return next.maxMappingSize();
     }
 
     @Override
     public long optMappingSize() {
-        open("optMappingSize");
         return next.optMappingSize();
     }
 
     @Override
     public long mergeBoundary() {
-        open("mergeBoundary");
         return next.mergeBoundary();
     }
 
     @Override
     public long getMask() {
-        open("getMask");
         return next.getMask();
     }
 
     @Override
     public long getCoherentMask() {
-        open("getCoherentMask");
         return next.getCoherentMask();
     }
 
     @Override
     public long requiredMask() {
-        open("requiredMask");
         return next.requiredMask();
     }
 
     @Override
     public long maxSegmentSize() {
-        open("maxSegmentSize");
         return next.maxSegmentSize();
     }
 
     @Override
     public long segmentBoundary() {
-        open("segmentBoundary");
         return next.segmentBoundary();
     }
 }
