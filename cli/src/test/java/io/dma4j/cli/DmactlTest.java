@@ -57,13 +57,32 @@ class DmactlTest {
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("provider direct").containsPattern("direct\\s+required_mask_neverExceeded\\s+passed")
                 .containsPattern("direct\\s+optional_linkSync_oneContiguousRange\\s+skipped\\s+Assumption failed: the provider does not declare TWO_STEP")
-                .containsPattern("12 rules: 7 passed, 0 failed, 5 skipped");
+                .containsPattern("15 rules: 9 passed, 0 failed, 6 skipped");
         try (var files = Files.list(reports)) {
             assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("TEST-") && n.endsWith(".xml"));
         }
         Run none = dmactl("conformance", "--provider", "nosuch", "--report", reports.toString());
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).isEqualTo("dmactl: no provider named 'nosuch' was found\n");
+    }
+
+    @Test
+    void conformanceRunsTheKitOnTheGivenMachine(@TempDir Path dir) throws Exception {
+        // the built-in machine with 32-bit copy engines: the mask rule must bounce or refuse there
+        Path machine = dir.resolve("narrow.json");
+        Files.writeString(machine, io.dma4j.platform.description.MachineDescriptionParser.defaultJson()
+                .replace("\"name\": \"dmatest0\", \"model\": \"copy-engine\", \"port\": \"rp2\", \"dmaBits\": 64",
+                        "\"name\": \"dmatest0\", \"model\": \"copy-engine\", \"port\": \"rp2\", \"dmaBits\": 31"));
+        Run r = dmactl("conformance", "--provider", "direct", "--machine", machine.toString(), "--report", dir.resolve("r").toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).containsPattern("direct\\s+required_mask_neverExceeded\\s+passed").containsPattern("15 rules: 9 passed, 0 failed, 6 skipped");
+        // a machine the kit cannot use says so for every rule: proof that the file, not the built-in machine, was used
+        Path bare = dir.resolve("bare.json");
+        Files.writeString(bare, """
+                {"memory": [{"base": "1MiB", "size": "1GiB"}],
+                 "devices": [{"name": "other", "model": "copy-engine", "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "4KiB"}]}]}""");
+        Run b = dmactl("conformance", "--provider", "direct", "--machine", bare.toString(), "--report", dir.resolve("b").toString());
+        assertThat(b.out()).contains("serves none of the kit's copy engines [dmatest0, dmatest1]").containsPattern("15 rules: 0 passed, 0 failed, 15 skipped");
     }
 
     @Test

@@ -60,15 +60,13 @@ class MachineDescriptionTest {
     }
 
     @Test
-    void aTerabyteMachineStartsFastAndTouchesOnlyWhatIsWritten() {
+    void aTerabyteMachineTouchesOnlyWhatIsWritten() {
         String json = """
                 {"memory": [{"base": "4GiB", "size": "1TiB"}], "devices": [{"name": "d", "model": "copy-engine",
                   "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "4KiB"}]}]}""";
-        long t0 = System.nanoTime();
         try (Machine m = Machine.create(MachineDescriptionParser.parse(json, "tib.json"))) {
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            assertThat(ms).as("start time in ms").isLessThan(1000);
             assertThat(m.addressSpace().dramSize()).isEqualTo(1L << 40);
+            assertThat(m.addressSpace().touchedChunks()).as("a new machine allocates no DRAM chunk").isZero();
             m.addressSpace().writeLong(4L << 30, 1);
             m.addressSpace().writeLong((4L << 30) + (1L << 40) - 8, 2);
             m.addressSpace().writeLong((4L << 30) + (1L << 40) - 16, 3); // same chunk as the previous write
