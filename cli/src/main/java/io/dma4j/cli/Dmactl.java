@@ -32,7 +32,7 @@ public final class Dmactl implements Runnable {
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
                     || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException) {
-                cmd.getErr().println("dmactl: " + e.getMessage());
+                cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(e.getMessage())); // always one line
                 cmd.getErr().flush();
                 return 1;
             }

@@ -109,4 +109,31 @@ class CopyEngineTest {
             assertThat(m.faultLog().last().reason()).isEqualTo(FaultReason.UNBACKED);
         }
     }
+
+    @Test
+    void twoThreadsSharingOneEngineGetWholeCopies() throws Exception {
+        try (Machine m = Machine.createDefault()) {
+            PhysicalAddressSpace cpu = m.addressSpace();
+            Device d = m.device("dmatest0");
+            int perThread = 20_000;
+            long[] src = {m.pageAllocator().allocPages(0), m.pageAllocator().allocPages(0)};
+            long[] dst = {m.pageAllocator().allocPages(0), m.pageAllocator().allocPages(0)};
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            java.util.List<java.util.concurrent.Future<Integer>> wrong = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int me = t;
+                wrong.add(pool.submit(() -> {
+                    int bad = 0;
+                    for (int i = 0; i < perThread; i++) {
+                        cpu.writeLong(src[me], ((long) me << 32) | i);
+                        CopyEngine.copy(cpu, d.bar(0), src[me], dst[me], 8); // identity translation: bus = phys
+                        bad += cpu.readLong(dst[me]) == (((long) me << 32) | i) ? 0 : 1;
+                    }
+                    return bad;
+                }));
+            }
+            assertThat(wrong.get(0).get() + wrong.get(1).get()).as("copies that moved another thread's bytes or none").isZero();
+            pool.shutdown();
+        }
+    }
 }

@@ -114,7 +114,7 @@ class MachineDescriptionTest {
         assertThatThrownBy(() -> MachineDescriptionParser.parse("{\"memory\": [{\"base\": 0, \"size\": \"8KiB\"}, {\"base\": \"4KiB\", \"size\": \"4KiB\"}]}", "m.json"))
                 .hasMessageStartingWith("m.json: $.memory[1]: range [0x1000-0x2000) overlaps $.memory[0] [0x0-0x2000)");
         assertThatThrownBy(() -> MachineDescriptionParser.parse("{\"memory\": [", "m.json"))
-                .hasMessageStartingWith("m.json: $: not valid JSON at line 1");
+                .hasMessageStartingWith("m.json: $.memory: not valid JSON at line 1"); // the array the text broke off in
         assertThatThrownBy(() -> MachineDescriptionParser.parse("{\"memory\": [{\"base\": 0, \"size\": \"12 furlongs\"}]}", "m.json"))
                 .hasMessageStartingWith("m.json: $.memory[0].size: expected a size or address like 4096");
     }
@@ -130,5 +130,27 @@ class MachineDescriptionTest {
             assertThat(m.name()).isEqualTo("ok");
             assertThat(m.description().source()).isEqualTo(ok.toString());
         }
+    }
+
+    @Test
+    void aRepeatedKeyIsRefusedWithItsPathNotSilentlyOverwritten() {
+        String json = """
+                {"memory": [{"base": "1MiB", "size": "1GiB"}],
+                 "devices": [{"name": "a", "model": "copy-engine", "bars": []}, {"name": "b", "name": "c", "model": "copy-engine", "bars": []}]}""";
+        assertThatThrownBy(() -> MachineDescriptionParser.parse(json, "dup.json")).isInstanceOf(MachineDescriptionException.class)
+                .hasMessageStartingWith("dup.json: $.devices[1]: not valid JSON at line 2, column ")
+                .hasMessageEndingWith(": Duplicate field 'name'");
+    }
+
+    @Test
+    void controlAndBidiCharactersInNamesAreEscapedSoAnErrorIsOneLine() {
+        String json = """
+                {"memory": [{"base": "1MiB", "size": "1GiB"}],
+                 "fabric": [{"name": "x", "type": "root-port", "parent": "hb\\ndmactl: all good\\u202e"}]}""";
+        assertThatThrownBy(() -> MachineDescriptionParser.parse(json, "evil.json")).isInstanceOf(MachineDescriptionException.class)
+                .hasMessage("evil.json: $.fabric[0].parent: expected a name of letters, digits, '.', '_' or '-', got \"hb\\u000admactl: all good\\u202e\"")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("\u202e"));
+        assertThat(PrintableText.escape("plain name")).isEqualTo("plain name");
+        assertThat(PrintableText.escape("tab\tbell\u0007")).isEqualTo("tab\\u0009bell\\u0007");
     }
 }

@@ -61,6 +61,7 @@ public final class MachineDescriptionParser {
     public static final String DEFAULT_SOURCE = "built-in default";
     private static final String DEFAULT_RESOURCE = "default-machine.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.ALLOW_COMMENTS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // a repeated key is refused, not "last wins"
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private MachineDescriptionParser() {
@@ -111,13 +112,34 @@ public final class MachineDescriptionParser {
             root = JSON.readTree(json);
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
-            throw new MachineDescriptionException(source, "$", "not valid JSON" + (loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr())
+            String path = "$";
+            if (e.getProcessor() instanceof JsonParser p && p.getParsingContext() != null) {
+                path = jsonPath(p.getParsingContext());
+            }
+            throw new MachineDescriptionException(source, path, "not valid JSON" + (loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr())
                     + ": " + e.getOriginalMessage());
         }
         if (root == null || root.isMissingNode()) {
             throw new MachineDescriptionException(source, "$", "empty document");
         }
         return new MachineDescriptionParser.Reader(new JsonCursor(root, "$", source)).read();
+    }
+
+    /** The "$.a.b[2]" path of a parser context (the object or array holding the offending token). */
+    private static String jsonPath(com.fasterxml.jackson.core.JsonStreamContext ctx) {
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (var c = ctx; c != null && !c.inRoot(); c = c.getParent()) {
+            var parent = c.getParent();
+            if (parent == null) {
+                break;
+            }
+            if (parent.inArray()) {
+                parts.push("[" + parent.getCurrentIndex() + "]");
+            } else if (parent.inObject() && parent.getCurrentName() != null) {
+                parts.push("." + parent.getCurrentName());
+            }
+        }
+        return "$" + String.join("", parts);
     }
 
     /** One parse: the state needed to check references and overlaps. */

@@ -118,19 +118,29 @@ public final class CopyEngine implements DeviceModel, RegisterHandler {
         faultAddress = busAddress;
     }
 
+    /** One lock per engine (by register BAR address): what a driver's per-device lock would be. */
+    private static final java.util.concurrent.ConcurrentHashMap<Long, Object> ENGINE_LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
+
     /**
      * CPU-side helper: programs the engine at {@code regs} (its BAR 0) through MMIO and
      * rings the doorbell.
+     *
+     * <p>Thread safety: the four register writes, the doorbell and the status read are one
+     * step per engine (a lock per engine), so threads sharing an engine get whole copies.
+     * Code that programs the registers itself must serialise them the same way, as a driver
+     * holds a lock around a device's registers: the engine has one set.
      *
      * @return the status register after the copy: {@link #STATUS_DONE} or {@link #STATUS_FAULT}
      */
     public static long copy(PhysicalAddressSpace cpu, Bar regs, long srcBus, long dstBus, long length) {
         long base = regs.cpuAddress();
-        cpu.writeLong(base + REG_SRC, srcBus);
-        cpu.writeLong(base + REG_DST, dstBus);
-        cpu.writeLong(base + REG_LEN, length);
-        cpu.writeLong(base + REG_CONTROL, GO);
-        return cpu.readLong(base + REG_STATUS);
+        synchronized (ENGINE_LOCKS.computeIfAbsent(base, k -> new Object())) {
+            cpu.writeLong(base + REG_SRC, srcBus);
+            cpu.writeLong(base + REG_DST, dstBus);
+            cpu.writeLong(base + REG_LEN, length);
+            cpu.writeLong(base + REG_CONTROL, GO);
+            return cpu.readLong(base + REG_STATUS);
+        }
     }
 
     /** The {@link DeviceModelFactory} for {@value #MODEL}. */

@@ -142,11 +142,19 @@ final class FabricP2p implements P2pClassifier, PeerMemoryAllocator {
 
     @Override
     public long alloc(Device provider, long size) {
+        if (size <= 0) {
+            // pci_alloc_p2pmem hands out nothing for 0 (gen_pool_alloc returns 0), and a negative size_t is larger than any pool
+            throw new IllegalArgumentException(String.format("%s: peer-memory alloc(size %d): size must be > 0", provider.name(), size));
+        }
         Pool p = pools.get(provider.name());
         if (p == null || provider.removed()) {
             throw new DmaMappingException(provider.name(), 0, size, p == null ? "no peer memory published" : "the provider was hot-removed");
         }
-        int n = (int) ((size + PageAllocator.PAGE_SIZE - 1) / PageAllocator.PAGE_SIZE);
+        long pagesWanted = (size - 1) / PageAllocator.PAGE_SIZE + 1; // no overflow near Long.MAX_VALUE
+        if (pagesWanted > p.pages) {
+            throw new DmaMappingException(provider.name(), 0, size, String.format("peer memory exhausted: %d pages asked, the pool has %d", pagesWanted, p.pages));
+        }
+        int n = (int) pagesWanted;
         synchronized (p) {
             int start = 0;
             while (start + n <= p.pages) {

@@ -193,6 +193,15 @@ class P2pTest {
         assertThatThrownBy(() -> mem.alloc(dev("cmbA"), 16L << 20)).isInstanceOf(DmaMappingException.class)
                 .hasMessageContaining("peer memory exhausted");
         assertThatThrownBy(() -> mem.alloc(dev("ceA"), 4096)).isInstanceOf(DmaMappingException.class).hasMessageContaining("no peer memory published");
+        long free = mem.available(dev("cmbA"));
+        // pci_alloc_p2pmem (drivers/pci/p2pdma.c) gives nothing for 0 bytes; a negative size_t is larger than any pool
+        assertThatThrownBy(() -> mem.alloc(dev("cmbA"), 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("cmbA: peer-memory alloc(size 0): size must be > 0");
+        assertThatThrownBy(() -> mem.alloc(dev("cmbA"), -4096)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("cmbA: peer-memory alloc(size -4096): size must be > 0");
+        assertThatThrownBy(() -> mem.alloc(dev("cmbA"), Long.MAX_VALUE)).isInstanceOf(DmaMappingException.class)
+                .hasMessageContaining("peer memory exhausted: 2251799813685248 pages asked, the pool has 4096");
+        assertThat(mem.available(dev("cmbA"))).as("nothing lost").isEqualTo(free);
         assertThatThrownBy(() -> mem.publish(dev("ceA"), 0, 0, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("register BAR");
         assertThatThrownBy(() -> mem.publish(dev("cmbC"), 2, 8L << 20, 9L << 20)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leave the BAR");
     }
