@@ -56,60 +56,13 @@ public interface Namespace extends AutoCloseable {
     }
 
     /**
-     * A file-backed namespace of {@code size} bytes (the file is created if missing).
+     * A file-backed namespace of {@code size} bytes. The file is opened on the first I/O and
+     * created by the first write: building a machine to look at it (as {@code dmactl
+     * machine} does) writes nothing, and reads of a file that does not exist yet are zeros.
      *
-     * @throws UncheckedIOException naming the file when it cannot be opened
+     * @throws UncheckedIOException naming the file when it cannot be opened or created
      */
     static Namespace inFile(Path file, long size) {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("NVMe namespace file " + file + ": " + e.getMessage(), e);
-        }
-        return new Namespace() {
-            @Override
-            public long size() {
-                return size;
-            }
-
-            @Override
-            public void read(long offset, MemorySegment dst, long dstOffset, long len) {
-                ByteBuffer bb = dst.asSlice(dstOffset, len).asByteBuffer();
-                try {
-                    while (bb.hasRemaining()) {
-                        int n = ch.read(bb, offset + bb.position());
-                        if (n < 0) { // past the end of the file: zeros
-                            while (bb.hasRemaining()) {
-                                bb.put((byte) 0);
-                            }
-                        }
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException("NVMe namespace file " + file + ": " + e.getMessage(), e);
-                }
-            }
-
-            @Override
-            public void write(long offset, MemorySegment src, long srcOffset, long len) {
-                ByteBuffer bb = src.asSlice(srcOffset, len).asByteBuffer();
-                try {
-                    while (bb.hasRemaining()) {
-                        ch.write(bb, offset + bb.position());
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException("NVMe namespace file " + file + ": " + e.getMessage(), e);
-                }
-            }
-
-            @Override
-            public void close() {
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        };
+        return new FileNamespace(file, size);
     }
 }

@@ -200,6 +200,30 @@ class NvmeTest {
     }
 
     @Test
+    void lookingAtAMachineWritesNoNamespaceFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("never.img");
+        String json = MachineDescriptionParser.defaultJson().replace("\"name\": \"nvme0\", \"model\": \"nvme\",",
+                "\"name\": \"nvme0\", \"model\": \"nvme\", \"modelOptions\": {\"namespaceFile\": \"" + file + "\"},");
+        try (Machine m = Machine.create(MachineDescriptionParser.parse(json, "inspect.json"))) {
+            assertThat(m.device("nvme0").modelOptions()).containsEntry("namespaceFile", file.toString());
+        }
+        assertThat(java.nio.file.Files.exists(file)).as("building and closing a machine (dmactl machine) creates no file").isFalse();
+        io.dma4j.devices.nvme.Namespace ns = io.dma4j.devices.nvme.Namespace.inFile(file, 1 << 20);
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = arena.allocate(512);
+            buf.fill((byte) 7);
+            ns.read(0, buf, 0, 512);
+            assertThat(buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100)).isZero();
+            assertThat(java.nio.file.Files.exists(file)).as("a read of a namespace never written creates nothing").isFalse();
+            buf.fill((byte) 7);
+            ns.write(4096, buf, 0, 512);
+            assertThat(java.nio.file.Files.size(file)).isEqualTo(4096 + 512);
+        } finally {
+            ns.close();
+        }
+    }
+
+    @Test
     void theControllerRejectsMalformedDataPointers() {
         setUp(Machine.createDefault(), Map.of("dma4j.backend.nvme0", "direct"), "nvme0");
         long data = machine.pageAllocator().allocPages(2);
