@@ -72,6 +72,8 @@ public final class Metrics {
     public static final Metric IOVA_CACHED_GRANULES = new Metric(Source.BACKEND, "iova.cachedGranules", Unit.GRANULES, Kind.GAUGE, "IOVA granules held in the per-thread magazines and the depot");
     /** Page-table pages of the domain. */
     public static final Metric PAGETABLE_PAGES = new Metric(Source.BACKEND, "pagetable.pages", Unit.PAGES, Kind.GAUGE, "page-table pages of the domain");
+    /** Page-table pages freed (an emptied table replaced by a block, a table an unmap covered). */
+    public static final Metric PAGETABLE_PAGES_FREED = new Metric(Source.BACKEND, "pagetable.pagesFreed", Unit.PAGES, Kind.COUNTER, "page-table pages freed (an emptied table replaced by a block, a table an unmap covered)");
     /** The IOTLB's capacity. */
     public static final Metric IOTLB_ENTRIES = new Metric(Source.BACKEND, "iotlb.entries", Unit.ENTRIES, Kind.GAUGE, "the IOTLB's capacity");
     /** Device accesses translated by the IOTLB. */
@@ -146,6 +148,7 @@ public final class Metrics {
             IOVA_PEAK_RESERVED_GRANULES,
             IOVA_CACHED_GRANULES,
             PAGETABLE_PAGES,
+            PAGETABLE_PAGES_FREED,
             IOTLB_ENTRIES,
             IOTLB_HITS,
             IOTLB_MISSES,

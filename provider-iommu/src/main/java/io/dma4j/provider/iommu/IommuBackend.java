@@ -214,6 +214,10 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
             throw new DmaApiMisuseException(name, MisuseCheck.IOMMU_UNMAP_NOT_MAPPED, String.format("unmap of IOVA 0x%x (+%d bytes): nothing is mapped there", dma, size));
         }
         domain.retire(start, len);
+        if (unmapped > len) {
+            // x86-64 (generic_pt) removed a whole large page that the unmap started: the gather covers all of it
+            domain.invalidate(start + len, unmapped - len);
+        }
         if (untrusted && bounce != null && bounce.isBounce(phys)) {
             bounce.unmap(device, phys, size, dir, attrs);
         }

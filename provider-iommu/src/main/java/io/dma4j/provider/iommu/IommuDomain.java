@@ -159,6 +159,7 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
         m.put(Metrics.IOVA_PEAK_RESERVED_GRANULES, iova.peakTreeGranules());
         m.put(Metrics.IOVA_CACHED_GRANULES, cached);
         m.put(Metrics.PAGETABLE_PAGES, table.tablePages());
+        m.put(Metrics.PAGETABLE_PAGES_FREED, table.tablePagesFreed());
         m.put(Metrics.IOTLB_ENTRIES, iotlb.capacity());
         m.put(Metrics.IOTLB_HITS, iotlb.hits());
         m.put(Metrics.IOTLB_MISSES, iotlb.misses());

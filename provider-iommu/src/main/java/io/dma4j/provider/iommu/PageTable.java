@@ -8,10 +8,27 @@ import java.util.concurrent.atomic.AtomicLong;
  * A multi-level IOMMU page table of one {@link PageTableFormat}. A leaf entry holds the
  * physical address of its page or block and the device's permissions; mapping uses the
  * largest page size that the remaining size and the alignment of both addresses allow
- * ({@code iommu_pgsize}); unmapping part of a large page is refused, as the kernel has
- * done since 6.13 (nothing is unmapped from that page on). Table pages are created on
- * demand, installed with compare-and-set so that concurrent mappers of disjoint ranges are
- * safe, never freed by leaf unmaps (as in io-pgtable-arm), and counted.
+ * ({@code iommu_pgsize}). Table pages are created on demand, installed with
+ * compare-and-set so that concurrent mappers of disjoint ranges are safe, and counted
+ * (allocated and freed).
+ *
+ * <p>Per format, as the kernel's two implementations do:
+ * <ul>
+ * <li>map refuses no permission ({@code -EINVAL}) and addresses at or above the input address
+ *     size ({@code -ERANGE}) in both; a block or large page mapped where an empty table remains
+ *     frees the table and becomes one leaf in both (io-pgtable-arm {@code __arm_lpae_map},
+ *     generic_pt {@code __map_range}); over a table that still holds live pages it is refused
+ *     ("already mapped", as generic_pt's {@code -EADDRINUSE}; io-pgtable-arm would free the
+ *     table and its live pages: a difference kept on purpose);</li>
+ * <li>unmap on the x86-64 formats (generic_pt {@code __unmap_range}, v6.19): an unmap that
+ *     starts at a large leaf removes the whole leaf and counts its size, one that starts inside
+ *     it stops; a table the range covers whole is freed once its entries are cleared; the
+ *     first hole stops the unmap;</li>
+ * <li>unmap on the Arm formats (io-pgtable-arm {@code __arm_lpae_unmap}, 6.13+), in
+ *     {@code iommu_pgsize} steps: a step smaller than the block it meets is refused (no
+ *     partial unmap); a step of a table's whole size frees the table with whatever it holds
+ *     and counts the step; a hole stops the unmap.</li>
+ * </ul>
  *
  * <p>The tables are Java arrays, not simulated DRAM: the device-side walk reads them
  * directly. Thread safety: concurrent map/unmap of disjoint ranges and concurrent walks
@@ -41,6 +58,7 @@ public final class PageTable {
     private final PageTableFormat format;
     private final Node root;
     private final AtomicLong tablePages = new AtomicLong(1);
+    private final AtomicLong tablePagesFreed = new AtomicLong();
 
     /** An empty table of the given format. */
     public PageTable(PageTableFormat format) {
@@ -52,16 +70,74 @@ public final class PageTable {
         return format;
     }
 
-    /** Table pages allocated (one per table node, the root included). */
+    /** Table pages in use now (one per table node, the root included). */
     public long tablePages() {
-        return tablePages.get();
+        return tablePages.get() - tablePagesFreed.get();
+    }
+
+    /** Table pages freed so far (emptied tables replaced by a block, tables an unmap covered). */
+    public long tablePagesFreed() {
+        return tablePagesFreed.get();
+    }
+
+    /** Leaf entries present now, of any size (a walk of the whole table: for tests and figures). */
+    public long leaves() {
+        return leaves(root);
+    }
+
+    private static long leaves(Node n) {
+        long c = 0;
+        for (int i = 0; i < n.pte.length; i++) {
+            if ((long) PTE.getAcquire(n.pte, i) != 0) {
+                c++;
+            }
+            Node child = (Node) NEXT.getAcquire(n.next, i);
+            if (child != null) {
+                c += leaves(child);
+            }
+        }
+        return c;
+    }
+
+    /** Whether a table and the tables below it hold no leaf. */
+    private static boolean empty(Node n) {
+        for (int i = 0; i < n.pte.length; i++) {
+            if ((long) PTE.getAcquire(n.pte, i) != 0) {
+                return false;
+            }
+            Node child = (Node) NEXT.getAcquire(n.next, i);
+            if (child != null && !empty(child)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long nodes(Node n) {
+        long c = 1;
+        for (int i = 0; i < n.next.length; i++) {
+            Node child = (Node) NEXT.getAcquire(n.next, i);
+            if (child != null) {
+                c += nodes(child);
+            }
+        }
+        return c;
+    }
+
+    /** Frees the table in {@code parent.next[idx]} and everything below it. */
+    private void freeTable(Node parent, int idx, Node table) {
+        if (NEXT.compareAndSet(parent.next, idx, table, (Node) null)) {
+            tablePagesFreed.addAndGet(nodes(table));
+        }
     }
 
     /**
      * Maps {@code [iova, iova+size)} to {@code [phys, phys+size)} with {@code prot}
      * ({@link #READ}, {@link #WRITE}).
      *
-     * @throws IllegalArgumentException if the addresses or size are not granule-aligned
+     * @throws IllegalArgumentException if the addresses or size are not granule-aligned, no
+     *                                  permission is given ({@code -EINVAL}), or the range reaches
+     *                                  the input address size ({@code -ERANGE})
      * @throws IllegalStateException    if part of the range is already mapped (nothing stays mapped)
      */
     public void map(long iova, long phys, long size, long prot) {
@@ -69,17 +145,19 @@ public final class PageTable {
         if (((iova | phys | size) & g) != 0 || size <= 0) {
             throw new IllegalArgumentException(String.format("map 0x%x -> 0x%x size 0x%x: not aligned to the %d-byte granule", iova, phys, size, g + 1));
         }
+        if ((prot & (READ | WRITE)) == 0) {
+            throw new IllegalArgumentException(String.format("map 0x%x size 0x%x: no permission (-EINVAL)", iova, size));
+        }
+        if (Long.compareUnsigned(iova + size - 1, format.apertureEnd()) > 0 || Long.compareUnsigned(iova + size - 1, iova) < 0) {
+            throw new IllegalArgumentException(String.format("map 0x%x size 0x%x: beyond the %d-bit input address size (-ERANGE)", iova, size, format.iasBits));
+        }
         long done = 0;
         while (done < size) {
             long a = iova + done;
             long p = phys + done;
             long left = size - done;
             int shift = pickShift(a | p, left);
-            int got;
-            while ((got = mapOne(a, p, shift, prot)) == 0) {
-                shift = smallerShift(shift); // a table already sits where a block would go
-            }
-            if (got < 0) {
+            if (!mapOne(a, p, shift, prot)) {
                 unmap(iova, done);
                 throw new IllegalStateException(String.format("IOVA 0x%x is already mapped", a));
             }
@@ -97,34 +175,31 @@ public final class PageTable {
         return format.granuleShift;
     }
 
-    private int smallerShift(int shift) {
-        for (int level = 0; level < format.levels; level++) {
-            int s = format.shiftOf(level);
-            if (s < shift && format.leafAllowed(s)) {
-                return s;
-            }
-        }
-        throw new IllegalStateException("no smaller page size than 2^" + shift);
-    }
-
-    /** Writes one leaf of 2^shift bytes: 1 when written, 0 when a table occupies the slot, -1 when a leaf does. */
-    private int mapOne(long iova, long phys, int shift, long prot) {
+    /**
+     * Writes one leaf of 2^shift bytes; false when a leaf, or a table with live pages, is in
+     * the way. An empty table in the way is freed and the leaf takes its place.
+     */
+    private boolean mapOne(long iova, long phys, int shift, long prot) {
         Node n = root;
         for (int level = 0; ; level++) {
             int s = format.shiftOf(level);
             int idx = index(iova, level, s);
             if (s == shift) {
                 if ((long) PTE.getAcquire(n.pte, idx) != 0) {
-                    return -1;
+                    return false;
                 }
-                if (NEXT.getAcquire(n.next, idx) != null) {
-                    return 0;
+                Node old = (Node) NEXT.getAcquire(n.next, idx);
+                if (old != null) {
+                    if (!empty(old)) {
+                        return false; // live pages below: refused (generic_pt -EADDRINUSE)
+                    }
+                    freeTable(n, idx, old); // a leftover empty table becomes one block
                 }
                 PTE.setRelease(n.pte, idx, phys | prot | VALID);
-                return 1;
+                return true;
             }
             if ((long) PTE.getAcquire(n.pte, idx) != 0) {
-                return -1; // a larger leaf covers this address
+                return false; // a larger leaf covers this address
             }
             Node child = (Node) NEXT.getAcquire(n.next, idx);
             if (child == null) {
@@ -144,48 +219,129 @@ public final class PageTable {
     }
 
     /**
-     * Unmaps {@code [iova, iova+size)}, leaf by leaf. Stops at a hole or at a leaf that the
-     * range covers only in part (a large page is never split).
+     * Unmaps {@code [iova, iova+size)} by the format's rules (see the class comment).
      *
-     * @return the bytes unmapped from {@code iova} on
+     * @return the bytes unmapped from {@code iova} on; on the x86-64 formats this may exceed
+     *         {@code size} when the range starts a larger leaf, which goes whole
      */
     public long unmap(long iova, long size) {
+        return format.genericPt ? unmapGeneric(iova, size) : unmapArm(iova, size);
+    }
+
+    /** generic_pt's unmap: down without recursion while the range stays inside one table entry, then the walk. */
+    private long unmapGeneric(long iova, long size) {
+        Node n = root;
+        int level = 0;
+        while (level + 1 < format.levels) {
+            int s = format.shiftOf(level);
+            long block = 1L << s;
+            int idx = index(iova, level, s);
+            if ((long) PTE.getAcquire(n.pte, idx) != 0) {
+                break; // a leaf at this level: the walk decides
+            }
+            Node child = (Node) NEXT.getAcquire(n.next, idx);
+            if (child == null) {
+                return 0; // nothing mapped
+            }
+            long off = iova & (block - 1);
+            if (off + size > block || (off == 0 && size == block)) {
+                break; // the range leaves this entry, or covers its table whole: the walk frees what it must
+            }
+            n = child;
+            level++;
+        }
+        return unmapGeneric(n, level, iova, size);
+    }
+
+    /** generic_pt's walk over {@code [iova, iova+size)} below {@code n}: the bytes cleared, stopping at a hole or inside a leaf. */
+    private long unmapGeneric(Node n, int level, long iova, long size) {
+        int s = format.shiftOf(level);
+        long block = 1L << s;
+        long done = 0;
+        int idx = index(iova, level, s);
+        while (done < size && idx < n.pte.length) {
+            long a = iova + done;
+            long pte = (long) PTE.getAcquire(n.pte, idx);
+            if (pte != 0) {
+                if ((a & (block - 1)) != 0) {
+                    return done; // starts inside a large leaf: -EINVAL
+                }
+                PTE.setRelease(n.pte, idx, 0L);
+                done += block; // the whole leaf, even past size
+                idx++;
+                continue;
+            }
+            Node child = level + 1 < format.levels ? (Node) NEXT.getAcquire(n.next, idx) : null;
+            if (child == null) {
+                return done; // a hole: -EFAULT ends the walk
+            }
+            long within = Math.min(size - done, block - (a & (block - 1)));
+            long got = unmapGeneric(child, level + 1, a, within);
+            boolean covered = (a & (block - 1)) == 0 && within == block;
+            if (got < within) {
+                return done + got; // stopped below: the table stays
+            }
+            if (covered) {
+                freeTable(n, idx, child); // the range covered the whole table, now cleared
+            }
+            done += got;
+            idx++;
+        }
+        return done;
+    }
+
+    /** io-pgtable-arm's unmap in iommu_pgsize steps. */
+    private long unmapArm(long iova, long size) {
         long done = 0;
         while (done < size) {
             long a = iova + done;
+            long pg = pgsize(a, size - done);
             Node n = root;
             int level = 0;
             while (true) {
                 int s = format.shiftOf(level);
+                long block = 1L << s;
                 int idx = index(a, level, s);
                 long pte = (long) PTE.getAcquire(n.pte, idx);
                 if (pte != 0) {
-                    long leaf = 1L << s;
-                    int entries = n.pte.length;
-                    // clear this leaf and the following ones of this table that the range covers whole
-                    while (true) {
-                        if ((a & (leaf - 1)) != 0 || leaf > size - done) {
-                            return done; // partial unmap of a large page: refused
-                        }
-                        PTE.setRelease(n.pte, idx, 0L);
-                        done += leaf;
-                        a += leaf;
-                        idx++;
-                        if (done >= size || idx >= entries || (long) PTE.getAcquire(n.pte, idx) == 0) {
-                            break;
-                        }
+                    if (block != pg) {
+                        return done; // unmap of a partial large IOPTE is not allowed (6.13)
                     }
+                    // clear this leaf and the following ones of this table that the range covers whole
+                    int entries = n.pte.length;
+                    do {
+                        PTE.setRelease(n.pte, idx, 0L);
+                        done += block;
+                        idx++;
+                    } while (done + block <= size && idx < entries && (long) PTE.getAcquire(n.pte, idx) != 0
+                            && pgsize(iova + done, size - done) == block);
                     break;
                 }
                 Node child = level + 1 < format.levels ? (Node) NEXT.getAcquire(n.next, idx) : null;
                 if (child == null) {
-                    return done; // not mapped
+                    return done; // nothing mapped here
+                }
+                if (block == pg) {
+                    freeTable(n, idx, child); // a step of the table's size takes the table and all it holds
+                    done += block;
+                    break;
                 }
                 n = child;
                 level++;
             }
         }
         return done;
+    }
+
+    /** {@code iommu_pgsize}: the largest leaf size that fits {@code left} and the alignment of {@code iova}. */
+    private long pgsize(long iova, long left) {
+        for (int level = 0; level < format.levels; level++) {
+            int s = format.shiftOf(level);
+            if (format.leafAllowed(s) && (1L << s) <= left && (iova & ((1L << s) - 1)) == 0) {
+                return 1L << s;
+            }
+        }
+        return format.granule();
     }
 
     /**

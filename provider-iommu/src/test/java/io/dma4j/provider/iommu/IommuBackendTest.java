@@ -3,6 +3,7 @@ package io.dma4j.provider.iommu;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaMapper;
+import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.IovaState;
 import io.dma4j.api.ScatterList;
 import io.dma4j.platform.Machine;
@@ -139,6 +140,20 @@ class IommuBackendTest {
         assertThat(rt.statistics("dmatest1").get(Metrics.IOVA_IN_USE_GRANULES)).as("the IOVA went back to the allocator").isZero();
         assertThat(copy("dmatest1", d, d, 64)).as("the flushed IOTLB no longer reaches the page").isEqualTo(CopyEngine.STATUS_FAULT);
         assertThat(clock.pendingTimers()).isZero();
+    }
+
+    @Test
+    void anX86UnmapThatStartsALargePageTakesAllOfItFromTheDevice() {
+        // generic_pt __unmap_range (v6.19) removes the whole 2 MiB IOPTE; __iommu_dma_unmap WARNs that unmapped != size
+        DmaMapper m = setUp("strict", "dmatest1", Map.of("dma4j.debug", "false"));
+        long buf = machine.pageAllocator().allocPages(9); // 2 MiB, 2 MiB-aligned: one large leaf
+        long d = m.mapPhys(buf, 2L << 20, BIDIRECTIONAL, 0);
+        assertThat(d & ((2L << 20) - 1)).as("a size-aligned IOVA").isZero();
+        assertThat(copy("dmatest1", d + (1L << 20), d + (1L << 20) + 64, 64)).isEqualTo(CopyEngine.STATUS_DONE); // warms the IOTLB
+        assertThatThrownBy(() -> m.unmapPhys(d, 4096, BIDIRECTIONAL, 0)).isInstanceOfSatisfying(DmaApiMisuseException.class,
+                e -> assertThat(e.check()).isEqualTo(MisuseCheck.IOMMU_UNMAP_SIZE));
+        assertThat(copy("dmatest1", d + (1L << 20), d + (1L << 20) + 64, 64)).as("the rest of the large page is gone too").isEqualTo(CopyEngine.STATUS_FAULT);
+        assertThat(domain("dmatest1").table().leaves()).isZero();
     }
 
     @Test
