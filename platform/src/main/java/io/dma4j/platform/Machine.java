@@ -137,7 +137,14 @@ public final class Machine implements AutoCloseable {
                 controls.put(s.name(), control);
                 for (DeviceModelFactory f : factories) {
                     if (f.model().equals(s.model())) {
-                        DeviceModel model = f.create(dev, space);
+                        DeviceModel model;
+                        try {
+                            model = f.create(dev, space);
+                        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+                            // a device model refusing its options: name the file and the path, as the parser does
+                            throw new io.dma4j.platform.description.MachineDescriptionException(d.source(),
+                                    "$.devices[" + d.devices().indexOf(s) + "].modelOptions", "device model " + s.model() + ": " + e.getMessage());
+                        }
                         control.setBehaviour(model);
                         if (model instanceof RegisterHandler h) {
                             for (RegisterFile rf : registerFiles.getOrDefault(s.name(), List.of())) {

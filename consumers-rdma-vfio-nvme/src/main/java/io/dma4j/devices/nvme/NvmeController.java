@@ -67,11 +67,22 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
      * A controller for {@code device}. Model options (machine description
      * {@code "modelOptions"}): {@code namespaceSize} (default 1GiB) and {@code namespaceFile}
      * (a file to keep the namespace in; default: memory).
+     *
+     * @throws IllegalArgumentException naming the option when one is not valid
      */
     public NvmeController(Device device) {
         this.device = device;
         this.port = device.port();
-        long size = io.dma4j.platform.ByteSize.parse(device.modelOptions().getOrDefault("namespaceSize", "1GiB"));
+        String sizeText = device.modelOptions().getOrDefault("namespaceSize", "1GiB");
+        long size;
+        try {
+            size = io.dma4j.platform.ByteSize.parse(sizeText);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("namespaceSize: " + e.getMessage(), e);
+        }
+        if (size <= 0 || size % Nvme.LBA != 0) {
+            throw new IllegalArgumentException("namespaceSize: " + sizeText + " (expected: a positive multiple of " + Nvme.LBA + " bytes)");
+        }
         String file = device.modelOptions().get("namespaceFile");
         this.namespace = file == null ? Namespace.inMemory(size) : Namespace.inFile(java.nio.file.Path.of(file), size);
     }

@@ -200,6 +200,18 @@ class NvmeTest {
     }
 
     @Test
+    void aBadModelOptionIsRefusedWithTheFileAndThePath() {
+        String json = MachineDescriptionParser.defaultJson().replace("\"name\": \"nvme0\", \"model\": \"nvme\",",
+                "\"name\": \"nvme0\", \"model\": \"nvme\", \"modelOptions\": {\"namespaceSize\": \"12 furlongs\"},");
+        assertThatThrownBy(() -> Machine.create(MachineDescriptionParser.parse(json, "opts.json")))
+                .isInstanceOf(io.dma4j.platform.description.MachineDescriptionException.class)
+                .hasMessageStartingWith("opts.json: $.devices[0].modelOptions: device model nvme: namespaceSize: ");
+        String odd = json.replace("12 furlongs", "1000");
+        assertThatThrownBy(() -> Machine.create(MachineDescriptionParser.parse(odd, "opts.json")))
+                .hasMessage("opts.json: $.devices[0].modelOptions: device model nvme: namespaceSize: 1000 (expected: a positive multiple of 512 bytes)");
+    }
+
+    @Test
     void lookingAtAMachineWritesNoNamespaceFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path file = dir.resolve("never.img");
         String json = MachineDescriptionParser.defaultJson().replace("\"name\": \"nvme0\", \"model\": \"nvme\",",
