@@ -90,6 +90,15 @@ class ModulePathTest {
                 "-p", classes + File.pathSeparator + deps(), "-m", "app/app.Main"));
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(r.out()).contains("backend direct, status 1, read back 0x5eedcafe").doesNotContain("WARNING"); // 1: CopyEngine.STATUS_DONE
+        // the same program on the class path, with no flag about Guice: no JDK warning either
+        Path cpClasses = Files.createDirectories(dir.resolve("cp-classes"));
+        rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, err, err, "--release", "25", "-d", cpClasses.toString(),
+                "-cp", deps(), src.resolve("Main.java").toString());
+        assertThat(rc).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        Result cp = exec(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", cpClasses + File.pathSeparator + deps(), "app.Main"));
+        assertThat(cp.code()).as(cp.out()).isZero();
+        assertThat(cp.out()).contains("backend direct, status 1, read back 0x5eedcafe").doesNotContain("WARNING");
     }
 
     @Test

@@ -325,6 +325,7 @@ public final class DmaRuntime implements AutoCloseable {
          * @throws io.dma4j.platform.description.MachineDescriptionException for a bad machine file
          */
         public DmaRuntime build() {
+            quietGuice();
             RuntimeConfig c = config != null ? config : RuntimeConfig.defaults().withSystemOverrides();
             DmaRuntimeModule module = new DmaRuntimeModule(c, machine, added, discover, clock);
             try {
@@ -338,6 +339,17 @@ public final class DmaRuntime implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 module.abandon();
                 throw e;
+            }
+        }
+
+        /**
+         * On the class path Guice generates fast constructors through {@code sun.misc.Unsafe},
+         * which JDK 24+ warns about (JEP 498); the runtime needs none of that (no AOP), so it
+         * turns bytecode generation off before Guice first loads, unless the program chose.
+         */
+        private static void quietGuice() {
+            if (System.getProperty("guice_bytecode_gen_option") == null) {
+                System.setProperty("guice_bytecode_gen_option", "DISABLED");
             }
         }
 
