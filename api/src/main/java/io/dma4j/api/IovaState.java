@@ -38,8 +38,52 @@ public final class IovaState {
             public void setP2p(P2pState state, Object provider, P2pMapType type, long busOffset, long windowStart, long windowEnd) {
                 state.set(provider, type, busOffset, windowStart, windowEnd);
             }
+
+            @Override
+            public boolean enter(IovaState state) {
+                INFLIGHT.getAndAdd(state, 1);
+                if (!state.destroying && state.rawSize != 0) {
+                    return true;
+                }
+                INFLIGHT.getAndAdd(state, -1);
+                return false;
+            }
+
+            @Override
+            public void exit(IovaState state) {
+                INFLIGHT.getAndAdd(state, -1);
+            }
+
+            @Override
+            public void beginTeardown(IovaState state) {
+                state.destroying = true;
+                while ((int) INFLIGHT.getVolatile(state) != 0) {
+                    Thread.onSpinWait(); // a concurrent link or unlink (the caller's bug) finishes first
+                }
+            }
+
+            @Override
+            public void endTeardown(IovaState state) {
+                state.destroying = false;
+            }
         });
     }
+
+    private static final java.lang.invoke.VarHandle INFLIGHT;
+
+    static {
+        try {
+            INFLIGHT = java.lang.invoke.MethodHandles.lookup().findVarHandle(IovaState.class, "inFlight", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Calls of link or unlink under way on this state (concurrent use is the caller's bug, but is detected). */
+    @SuppressWarnings("unused") // through INFLIGHT
+    private volatile int inFlight;
+    /** Set while destroy or free tears the reservation down. */
+    private volatile boolean destroying;
 
     private long addr;
     private long rawSize;

@@ -41,9 +41,9 @@ public enum MisuseCheck {
     IOVA_NOT_LINKED("iova-not-linked", "device driver syncs or unlinks an IOVA range that is not linked"),
     IOVA_FREE_WITH_LINKS("iova-free-with-links", "device driver frees IOVA space with ranges still linked"),
     IOVA_DESTROY_LENGTH("iova-destroy-length", "device driver destroys IOVA state with a length that is not the linked range"),
-    IOVA_CONCURRENT_USE("iova-concurrent-use", "device driver uses one IOVA state from two threads at once"),
 
-    // ---- always checked (argument checks of the runtime, and the backends)
+    // ---- always checked (argument checks of the runtime, its guard on IOVA states, and the backends)
+    IOVA_CONCURRENT_USE("iova-concurrent-use", "device driver links or unlinks on an IOVA state that another thread destroys"),
     IOVA_NO_SPACE("iova-no-space", "device driver uses an IOVA state that holds no IOVA space"),
     IOVA_OUT_OF_RANGE("iova-out-of-range", "device driver uses a range outside its IOVA reservation"),
     IOVA_WITHOUT_IOMMU("iova-without-iommu", "device driver uses the two-step calls on a backend without IOVA space"),

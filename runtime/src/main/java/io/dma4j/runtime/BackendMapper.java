@@ -127,9 +127,28 @@ final class BackendMapper implements DmaMapper {
         return iova;
     }
 
+    /**
+     * Link and unlink run inside a guard on the state, and destroy and free wait for them:
+     * two threads misusing one state (the kernel leaves that undefined) get a
+     * {@link MisuseCheck#IOVA_CONCURRENT_USE} instead of a translation left behind in IOVA space
+     * that no reservation covers any more.
+     */
+    private void enter(IovaState state, String call) {
+        if (!MappingStates.enter(state)) {
+            throw new DmaApiMisuseException(name, MisuseCheck.IOVA_CONCURRENT_USE, call + " on a state that another thread is destroying, "
+                    + "or has destroyed or freed (one IovaState belongs to one thread at a time)");
+        }
+    }
+
     @Override
     public void iovaLink(IovaState state, long phys, long offset, long size, DmaDirection dir, int attrs) {
-        ops("iovaLink").link(state, phys, offset, size, dir, attrs);
+        IovaOps o = ops("iovaLink");
+        enter(state, "iovaLink");
+        try {
+            o.link(state, phys, offset, size, dir, attrs);
+        } finally {
+            MappingStates.exit(state);
+        }
     }
 
     @Override
@@ -139,19 +158,37 @@ final class BackendMapper implements DmaMapper {
 
     @Override
     public void iovaUnlink(IovaState state, long offset, long size, DmaDirection dir, int attrs) {
-        ops("iovaUnlink").unlink(state, offset, size, dir, attrs);
+        IovaOps o = ops("iovaUnlink");
+        enter(state, "iovaUnlink");
+        try {
+            o.unlink(state, offset, size, dir, attrs);
+        } finally {
+            MappingStates.exit(state);
+        }
     }
 
     @Override
     public void iovaDestroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
-        ops("iovaDestroy").destroy(state, mappedLen, dir, attrs);
-        MappingStates.clear(state);
+        IovaOps o = ops("iovaDestroy");
+        MappingStates.beginTeardown(state);
+        try {
+            o.destroy(state, mappedLen, dir, attrs);
+            MappingStates.clear(state);
+        } finally {
+            MappingStates.endTeardown(state);
+        }
     }
 
     @Override
     public void iovaFree(IovaState state) {
-        ops("iovaFree").free(state);
-        MappingStates.clear(state);
+        IovaOps o = ops("iovaFree");
+        MappingStates.beginTeardown(state);
+        try {
+            o.free(state);
+            MappingStates.clear(state);
+        } finally {
+            MappingStates.endTeardown(state);
+        }
     }
 
     // ---------------------------------------------------------------- queries

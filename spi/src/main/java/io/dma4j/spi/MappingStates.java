@@ -34,6 +34,30 @@ public final class MappingStates {
     }
 
     /**
+     * Registers a link or unlink under way on {@code state}, for the runtime's guard against
+     * two threads misusing one state: false, with nothing registered, when the state holds no
+     * IOVA or is being destroyed. Pair a true answer with {@link #exit}.
+     */
+    public static boolean enter(IovaState state) {
+        return ACCESS.enter(state);
+    }
+
+    /** Ends what {@link #enter} registered. */
+    public static void exit(IovaState state) {
+        ACCESS.exit(state);
+    }
+
+    /** Marks {@code state} as being destroyed and waits until no link or unlink is under way on it. */
+    public static void beginTeardown(IovaState state) {
+        ACCESS.beginTeardown(state);
+    }
+
+    /** Ends {@link #beginTeardown}. */
+    public static void endTeardown(IovaState state) {
+        ACCESS.endTeardown(state);
+    }
+
+    /**
      * Records a P2P classification.
      *
      * @param provider    the peer memory (for example its BAR), or {@code null} for none

@@ -22,6 +22,18 @@ public final class StateAccess {
         void clearIova(IovaState state);
 
         void setP2p(P2pState state, Object provider, P2pMapType type, long busOffset, long windowStart, long windowEnd);
+
+        /** Registers a link/unlink under way; false (and nothing registered) when the state holds no IOVA or is being torn down. */
+        boolean enter(IovaState state);
+
+        /** Ends what {@link #enter} registered. */
+        void exit(IovaState state);
+
+        /** Marks the state as being torn down and waits until no link/unlink is under way. */
+        void beginTeardown(IovaState state);
+
+        /** Ends {@link #beginTeardown}. */
+        void endTeardown(IovaState state);
     }
 
     private static volatile Accessor accessor;

@@ -551,11 +551,19 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
 
     @Override
     public void destroy(IovaState state, long mappedLen, DmaDirection dir, int attrs) {
+        long addr = state.addr(); // read once: the state is the caller's
+        long start = addr & ~gmask;
+        long reserved = align(state.size() + (addr & gmask));
         if (mappedLen > 0) {
             clearLinks(state, 0, mappedLen, dir, attrs);
         }
-        long start = state.addr() & ~gmask;
-        domain.retire(start, align(state.size() + (state.addr() & gmask)));
+        long linkedEnd = mappedLen > 0 ? align(addr + mappedLen) : start;
+        if (linkedEnd < start + reserved && table.sweep(linkedEnd, start + reserved - linkedEnd) > 0) {
+            // links beyond mapped_len (a misuse DMA-debug reports): the kernel would leave them; the model
+            // never leaves a translation in IOVA space it frees
+            domain.invalidate(linkedEnd, start + reserved - linkedEnd);
+        }
+        domain.retire(start, reserved);
     }
 
     @Override

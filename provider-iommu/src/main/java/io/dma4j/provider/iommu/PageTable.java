@@ -228,6 +228,39 @@ public final class PageTable {
         return format.genericPt ? unmapGeneric(iova, size) : unmapArm(iova, size);
     }
 
+    /**
+     * Clears every leaf that overlaps {@code [iova, iova+size)}, skipping holes, whatever the
+     * format: not a kernel operation, but the model's guarantee that nothing stays mapped in
+     * IOVA space whose reservation is freed (used when a destroy's length left links behind).
+     *
+     * @return the bytes of the leaves cleared
+     */
+    public long sweep(long iova, long size) {
+        return sweep(root, 0, iova, iova + size);
+    }
+
+    private long sweep(Node n, int level, long from, long to) {
+        int s = format.shiftOf(level);
+        long block = 1L << s;
+        long cleared = 0;
+        for (long a = from & ~(block - 1); Long.compareUnsigned(a, to) < 0 && a >= (from & ~(block - 1)); a += block) {
+            int idx = index(a, level, s);
+            if ((long) PTE.getAcquire(n.pte, idx) != 0) {
+                PTE.setRelease(n.pte, idx, 0L);
+                cleared += block;
+                continue;
+            }
+            Node child = level + 1 < format.levels ? (Node) NEXT.getAcquire(n.next, idx) : null;
+            if (child != null) {
+                cleared += sweep(child, level + 1, Math.max(from, a), Math.min(to, a + block));
+            }
+            if (idx == n.pte.length - 1) {
+                break; // the end of this table
+            }
+        }
+        return cleared;
+    }
+
     /** generic_pt's unmap: down without recursion while the range stays inside one table entry, then the walk. */
     private long unmapGeneric(long iova, long size) {
         Node n = root;
