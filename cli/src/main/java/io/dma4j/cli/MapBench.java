@@ -160,7 +160,15 @@ final class MapBench {
         @Override
         public void run() {
             long size = (long) p.granule() * PageAllocator.PAGE_SIZE;
-            long buf = machine.pageAllocator().allocPages(PageAllocator.orderFor(size), p.bufferAbove(), Long.MAX_VALUE);
+            long buf;
+            try {
+                buf = machine.pageAllocator().allocPages(PageAllocator.orderFor(size), p.bufferAbove(), Long.MAX_VALUE);
+            } catch (RuntimeException e) {
+                // a worker that cannot start fails the whole run (never a 0-pair "result")
+                failure = new IllegalArgumentException(String.format("--buffer-above 0x%x: no free %d KiB buffer at or above it (%s)",
+                        p.bufferAbove(), size >> 10, e.getMessage()), e);
+                return;
+            }
             try {
                 loop(buf, size);
             } catch (RuntimeException e) {

@@ -86,6 +86,15 @@ class DmactlTest {
     }
 
     @Test
+    void aBenchmarkWhoseWorkerCannotStartFailsInOneLine() {
+        Run r = dmactl("map-bench", "--buffer-above", "100GiB", "--seconds", "0.2");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).doesNotContain("map+unmap pairs");
+        assertThat(r.err()).startsWith("dmactl: --buffer-above 0x1900000000: no free 4 KiB buffer at or above it (").endsWith(")\n")
+                .satisfies(e -> assertThat(e.lines().count()).isEqualTo(1));
+    }
+
+    @Test
     void runNvmeVerifiesEveryByteOnBothApis() throws Exception {
         for (String api : new String[] {"two-step", "classic"}) {
             Run r = dmactl("run", "nvme", "--requests", "40", "--api", api, "--json");
