@@ -157,12 +157,13 @@ final class RunCommand implements Callable<Integer> {
             summary.put("device", device);
             summary.put("backend", rt.backendFor(device).name());
             summary.put("api", api == MapBench.Api.CLASSIC ? "classic" : "two-step");
-            summary.put("requests", nvme.requests());
+            summary.put("requests", requests); // write+read pairs, as --requests counts them
+            summary.put("ioCommands", nvme.requests());
             summary.put("verifyFailures", bad);
             summary.put("iops", nvme.requests() / secs);
             summary.put("megabytesPerSecond", bytes / secs / 1e6);
-            summary.put("mappingNsPerRequest", (double) nvme.mappingNanos() / nvme.requests());
-            summary.put("bookkeepingBytesPerRequest", (double) nvme.bookkeepingBytes() / nvme.requests());
+            summary.put("mappingNsPerCommand", (double) nvme.mappingNanos() / nvme.requests());
+            summary.put("bookkeepingBytesPerCommand", (double) nvme.bookkeepingBytes() / nvme.requests());
             Statistics stats = rt.statistics(device);
             for (Metric k : SUMMARY_METRICS) {
                 if (stats.has(k)) {

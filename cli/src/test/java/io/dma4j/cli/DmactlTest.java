@@ -101,12 +101,13 @@ class DmactlTest {
             assertThat(r.code()).as(r.err()).isZero();
             JsonNode s = new ObjectMapper().readTree(r.out());
             assertThat(s.get("verifyFailures").asLong()).isZero();
-            assertThat(s.get("requests").asLong()).isEqualTo(80);
+            assertThat(s.get("requests").asLong()).as("the pairs --requests asked for").isEqualTo(40);
+            assertThat(s.get("ioCommands").asLong()).as("a write and a read each").isEqualTo(80);
             assertThat(s.get("backend").asText()).isEqualTo("iommu");
             if (api.equals("two-step")) {
-                assertThat(s.get("bookkeepingBytesPerRequest").asDouble()).as("one IOVA state per request").isEqualTo(16.0);
+                assertThat(s.get("bookkeepingBytesPerCommand").asDouble()).as("one IOVA state per request").isEqualTo(16.0);
             } else {
-                assertThat(s.get("bookkeepingBytesPerRequest").asDouble()).as("16 bytes per mapped segment").isGreaterThan(16.0);
+                assertThat(s.get("bookkeepingBytesPerCommand").asDouble()).as("16 bytes per mapped segment").isGreaterThan(16.0);
             }
         }
         Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
