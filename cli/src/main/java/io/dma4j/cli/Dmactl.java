@@ -30,6 +30,11 @@ public final class Dmactl implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof UsageException) {
+                cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(e.getMessage()));
+                cmd.getErr().flush();
+                return 2; // an option value out of range: a usage error, like one picocli cannot parse
+            }
             if (e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
                     || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException) {
                 cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(e.getMessage())); // always one line

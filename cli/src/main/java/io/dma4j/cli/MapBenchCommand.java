@@ -130,7 +130,7 @@ final class MapBenchCommand implements Callable<Integer> {
 
     private static void check(boolean ok, String problem) {
         if (!ok) {
-            throw new IllegalArgumentException(problem);
+            throw new UsageException(problem);
         }
     }
 

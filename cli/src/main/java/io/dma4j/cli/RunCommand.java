@@ -82,13 +82,13 @@ final class RunCommand implements Callable<Integer> {
         long min = ByteSize.parse(minSize);
         long max = ByteSize.parse(maxSize);
         if (min < 4096 || max < min || min % 4096 != 0 || max % 4096 != 0) {
-            throw new IllegalArgumentException("--min-size/--max-size " + minSize + "/" + maxSize + " (expected: multiples of 4 KiB, min <= max)");
+            throw new UsageException("--min-size/--max-size " + minSize + "/" + maxSize + " (expected: multiples of 4 KiB, min <= max)");
         }
         if (!pattern.equals("random") && !pattern.equals("sequential")) {
-            throw new IllegalArgumentException("--pattern " + pattern + " (expected: random or sequential)");
+            throw new UsageException("--pattern " + pattern + " (expected: random or sequential)");
         }
         if (requests < 1) {
-            throw new IllegalArgumentException("--requests " + requests + " (expected: >= 1)");
+            throw new UsageException("--requests " + requests + " (expected: >= 1)");
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
@@ -97,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
             NvmeDriver nvme = new NvmeDriver(rt.mapper(device), m.addressSpace());
             nvme.setTwoStep(api == MapBench.Api.TWO_STEP);
             if (max > nvme.maxTransferBytes()) {
-                throw new IllegalArgumentException("--max-size " + maxSize + " exceeds the controller's transfer limit " + ByteSize.format(nvme.maxTransferBytes()));
+                throw new UsageException("--max-size " + maxSize + " exceeds the controller's transfer limit " + ByteSize.format(nvme.maxTransferBytes()));
             }
             int maxPages = (int) (max / 4096);
             long[] src = new long[maxPages];
@@ -112,7 +112,7 @@ final class RunCommand implements Callable<Integer> {
             SplittableRandom rnd = new SplittableRandom(seed);
             long spanBytes = ByteSize.parse(span);
             if (spanBytes < 2 * max || spanBytes > (1L << 30)) {
-                throw new IllegalArgumentException("--span " + span + " (expected: at least twice --max-size, at most the 1 GiB namespace)");
+                throw new UsageException("--span " + span + " (expected: at least twice --max-size, at most the 1 GiB namespace)");
             }
             long lbas = spanBytes / Nvme.LBA;
             long seq = 0;

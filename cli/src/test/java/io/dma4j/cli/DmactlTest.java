@@ -111,7 +111,7 @@ class DmactlTest {
             }
         }
         Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
-        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.code()).as("a value beyond what the option allows here: a usage error").isEqualTo(2);
         assertThat(bad.err()).isEqualTo("dmactl: --max-size 16MiB exceeds the controller's transfer limit 4 MiB\n");
     }
 
@@ -162,8 +162,11 @@ class DmactlTest {
         assertThat(noDevice.code()).isEqualTo(1);
         assertThat(noDevice.err()).startsWith("dmactl: no device 'nosuch' on machine 'default' (devices: nvme0, rnic0");
         Run badThreads = dmactl("map-bench", "--threads", "0");
-        assertThat(badThreads.code()).isEqualTo(1);
+        assertThat(badThreads.code()).as("an option value out of range is a usage error").isEqualTo(2);
         assertThat(badThreads.err()).isEqualTo("dmactl: --threads 0 (expected: 1..1024)\n");
+        Run badRequests = dmactl("run", "nvme", "--requests", "0");
+        assertThat(badRequests.code()).isEqualTo(2);
+        assertThat(badRequests.err()).isEqualTo("dmactl: --requests 0 (expected: >= 1)\n");
         Run badConfig = dmactl("providers", "-D", "dma4j.nonsense=1");
         assertThat(badConfig.code()).isEqualTo(1);
         assertThat(badConfig.err()).startsWith("dmactl: configuration dma4j.nonsense: unknown name");
