@@ -49,7 +49,7 @@ final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--provider", paramLabel = "NAME", description = "Test only this provider (default: all found, or all in --provider-path).")
     String only;
 
-    @Option(names = "--report", paramLabel = "DIR", defaultValue = "target/conformance-reports", description = "Where the JUnit XML report goes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--report", paramLabel = "DIR", description = "Where the JUnit XML report goes (default: a new temporary directory, printed at the end).")
     Path reportDir;
 
     @Spec
@@ -76,6 +76,9 @@ final class ConformanceCommand implements Callable<Integer> {
         }
         if (targets.isEmpty()) {
             throw new IllegalArgumentException(only != null ? "no provider named '" + only + "' was found" : "no provider found in " + providerPath);
+        }
+        if (reportDir == null) {
+            reportDir = Files.createTempDirectory("dmactl-conformance-"); // never litter the working directory
         }
         Files.createDirectories(reportDir);
         List<Outcome> outcomes = new ArrayList<>();

@@ -67,6 +67,23 @@ class DmactlTest {
     }
 
     @Test
+    void conformanceWritesItsReportToATemporaryDirectoryByDefault() throws Exception {
+        Run r = dmactl("conformance", "--provider", "p2p");
+        assertThat(r.code()).as(r.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("JUnit XML report in (\\S+)").matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        Path dir = Path.of(m.group(1));
+        assertThat(dir.getFileName().toString()).startsWith("dmactl-conformance-");
+        assertThat(dir.toAbsolutePath().startsWith(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath())).isTrue();
+        assertThat(Files.exists(Path.of("target/conformance-reports"))).as("nothing in the working directory").isFalse();
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    @Test
     void conformanceRunsTheKitOnTheGivenMachine(@TempDir Path dir) throws Exception {
         // the built-in machine with 32-bit copy engines: the mask rule must bounce or refuse there
         Path machine = dir.resolve("narrow.json");
