@@ -1,5 +1,7 @@
 package io.dma4j.runtime;
 
+import java.util.List;
+
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.device.Device;
 import io.dma4j.spi.DmaRole;
@@ -56,7 +58,8 @@ public final class BackendSelector {
                 return p;
             }
         }
+        List<DiscoveredProvider> backends = registry.withRole(DmaRole.MAPPING_BACKEND);
         throw new DmaConfigurationException("no mapping backend can serve device " + device.name() + " (mapping backends: "
-                + RoleWiring.names(registry.withRole(DmaRole.MAPPING_BACKEND)) + ")");
+                + RoleWiring.names(backends) + ")" + (backends.isEmpty() ? ": " + DmaRuntime.NO_BACKEND_ADVICE : ""));
     }
 }

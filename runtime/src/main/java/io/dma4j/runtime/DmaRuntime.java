@@ -65,6 +65,12 @@ public final class DmaRuntime implements AutoCloseable {
 
     private final io.dma4j.spi.DmaClock clock;
 
+    /** What to add when no mapping backend was found (the warning at build and the error at mapper()). */
+    static final String NO_BACKEND_ADVICE = "the runtime alone brings no providers: add io.dma4j:dma4j-provider-direct "
+            + "(and dma4j-provider-iommu, dma4j-provider-swiotlb, dma4j-provider-p2p as needed) to the class path or module path";
+    /** Whether the no-backend warning was printed in this JVM (package-private: tests reset it). */
+    static final java.util.concurrent.atomic.AtomicBoolean WARNED_NO_BACKEND = new java.util.concurrent.atomic.AtomicBoolean();
+
     @Inject
     DmaRuntime(DmaRuntimeModule.MachineHolder machine, RuntimeConfig config, ProviderRegistry registry, RoleWiring roles, BackendSelector selector,
                io.dma4j.spi.DmaClock clock) {
@@ -79,6 +85,9 @@ public final class DmaRuntime implements AutoCloseable {
         Map<String, Device> devs = new LinkedHashMap<>();
         for (Device d : this.machine.devices()) {
             devs.put(d.name(), d);
+        }
+        if (registry.withRole(io.dma4j.spi.DmaRole.MAPPING_BACKEND).isEmpty() && WARNED_NO_BACKEND.compareAndSet(false, true)) {
+            System.err.println("dma4j: WARNING: no mapping-backend provider was found; " + NO_BACKEND_ADVICE); // once per JVM, as SLF4J does
         }
         try {
             config.validate(new HashSet<>(registry.names()), devs.keySet());

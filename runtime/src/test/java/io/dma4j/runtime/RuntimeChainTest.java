@@ -147,4 +147,26 @@ class RuntimeChainTest {
             assertThat(rt.statistics("dmatest1").get(io.dma4j.spi.Metrics.IOVA_ALLOC_FALLBACKS)).isEqualTo(1);
         }
     }
+
+    @Test
+    void aRuntimeWithoutAnyBackendWarnsOnceAndItsErrorNamesTheArtifacts() {
+        DmaRuntime.WARNED_NO_BACKEND.set(false);
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            for (int i = 0; i < 2; i++) {
+                try (DmaRuntime rt = DmaRuntime.builder().machine(machine).discover(false).build()) {
+                    assertThatThrownBy(() -> rt.mapper("dmatest0")).isInstanceOf(DmaConfigurationException.class)
+                            .hasMessage("no mapping backend can serve device dmatest0 (mapping backends: (none)): " + DmaRuntime.NO_BACKEND_ADVICE);
+                }
+            }
+        } finally {
+            System.setErr(old);
+        }
+        String err = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(err.lines().toList()).as("one warning for two builds, naming the artifact").containsExactly(
+                "dma4j: WARNING: no mapping-backend provider was found; " + DmaRuntime.NO_BACKEND_ADVICE);
+        assertThat(DmaRuntime.NO_BACKEND_ADVICE).contains("io.dma4j:dma4j-provider-direct");
+    }
 }
