@@ -55,8 +55,17 @@ public final class Dmactl implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
+            return new String[] {"dmactl " + version() + " (Java " + Runtime.version() + ")"};
+        }
+
+        /** The build's version: the module's, else the jar manifest's, else "dev". */
+        static String version() {
+            Module m = Dmactl.class.getModule();
+            if (m.isNamed() && m.getDescriptor() != null && m.getDescriptor().rawVersion().isPresent()) {
+                return m.getDescriptor().rawVersion().get();
+            }
             String v = Dmactl.class.getPackage().getImplementationVersion();
-            return new String[] {"dmactl " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+            return v == null ? "dev" : v;
         }
     }
 }

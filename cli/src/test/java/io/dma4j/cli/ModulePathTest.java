@@ -106,7 +106,11 @@ class ModulePathTest {
         VendorJar.build(dir);
         Result r = dmactl("providers", "--providers-dir", dir.toString());
         assertThat(r.code()).as(r.out()).isZero();
-        assertThat(r.out()).containsPattern("direct\\s+mapping-backend\\s+dev\\s+0\\s+module path\\s+io.dma4j.provider.direct")
+        // on the module path the version is the module's, set by the build from the project version
+        String version = System.getProperty("dmactltest.projectVersion");
+        assertThat(version).as("set by the cli pom").isNotBlank();
+        assertThat(dmactl("--version").out()).startsWith("dmactl " + version + " (Java ");
+        assertThat(r.out()).containsPattern("direct\\s+mapping-backend\\s+" + java.util.regex.Pattern.quote(version) + "\\s+0\\s+module path\\s+io.dma4j.provider.direct")
                 .containsPattern("acme\\s+mapping-backend\\s+2.5.1\\s+-10\\s+extra jar\\s+com.acme.dma \\(acme-dma.jar\\)")
                 .doesNotContain("WARNING");
     }

@@ -32,8 +32,15 @@ public interface DmaProvider {
      */
     String spiVersion();
 
-    /** The provider's version; by default its package's implementation version, or "dev". */
+    /**
+     * The provider's version: by default its module's version (set from the build's project
+     * version), else its jar's {@code Implementation-Version}, else "dev" (classes not in a jar).
+     */
     default String version() {
+        Module m = getClass().getModule();
+        if (m.isNamed() && m.getDescriptor() != null && m.getDescriptor().rawVersion().isPresent()) {
+            return m.getDescriptor().rawVersion().get();
+        }
         String v = getClass().getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
