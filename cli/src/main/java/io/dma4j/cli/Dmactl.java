@@ -35,13 +35,16 @@ public final class Dmactl implements Runnable {
                 cmd.getErr().flush();
                 return 2; // an option value out of range: a usage error, like one picocli cannot parse
             }
-            if (e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
-                    || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException) {
-                cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(e.getMessage())); // always one line
-                cmd.getErr().flush();
-                return 1;
+            // every other failure, expected or not, is one line and exit 1 (set DMACTL_TRACE=1 for the stack trace)
+            if (System.getenv("DMACTL_TRACE") != null) {
+                e.printStackTrace(cmd.getErr());
             }
-            throw e;
+            boolean known = e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
+                    || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException;
+            String what = known || e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+            cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(known ? what : what + " (" + e.getClass().getSimpleName() + ")"));
+            cmd.getErr().flush();
+            return 1;
         });
         return cl.execute(args);
     }

@@ -40,6 +40,9 @@ final class MachineCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         try (DmaRuntime rt = options.runtime(Map.of())) {
             Machine m = rt.machine();
+            for (var d : m.devices()) {
+                rt.backendFor(d.name()); // configuration problems surface before anything is printed
+            }
             if (json) {
                 out.println(Json.write(asMap(rt)));
                 out.flush();

@@ -30,8 +30,8 @@ import java.util.concurrent.Callable;
  * made of scattered pages, verifying every byte.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Runs a workload. 'nvme': writes and reads back requests through the NVMe driver, verifying every byte,",
-                "and reports IOPS, time spent mapping, bookkeeping per request and the backend's figures."})
+        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver, verifying every byte).",
+                "Reports the requests run, IOPS, time spent mapping, bookkeeping per command and the backend's figures."})
 final class RunCommand implements Callable<Integer> {
     /** The figures the summary shows when the device reports them. */
     private static final java.util.List<Metric> SUMMARY_METRICS = java.util.List.of(Metrics.IOVA_PEAK_RESERVED_GRANULES, Metrics.IOTLB_RANGE_INVALIDATIONS,
@@ -94,6 +94,16 @@ final class RunCommand implements Callable<Integer> {
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
         try (DmaRuntime rt = options.runtime(defaults)) {
             Machine m = rt.machine();
+            if (!m.device(device).model().equals("nvme")) {
+                StringBuilder nvmes = new StringBuilder();
+                for (var d : m.devices()) {
+                    if (d.model().equals("nvme")) {
+                        nvmes.append(nvmes.isEmpty() ? "" : ", ").append(d.name());
+                    }
+                }
+                throw new UsageException("--device " + device + ": a " + m.device(device).model() + ", not an NVMe controller (NVMe devices: "
+                        + (nvmes.isEmpty() ? "none" : nvmes) + ")");
+            }
             NvmeDriver nvme = new NvmeDriver(rt.mapper(device), m.addressSpace());
             nvme.setTwoStep(api == MapBench.Api.TWO_STEP);
             if (max > nvme.maxTransferBytes()) {

@@ -122,6 +122,19 @@ class DmactlTest {
     }
 
     @Test
+    void theCommandsSayWhatIsWrongInOneLineBeforePrintingAnything() {
+        Run machine = dmactl("machine", "-D", "dma4j.backend.dmatest0=nope");
+        assertThat(machine.code()).isEqualTo(1);
+        assertThat(machine.out()).as("nothing printed before the error").isEmpty();
+        assertThat(machine.err()).isEqualTo("dmactl: configuration dma4j.backend.dmatest0=nope: no provider of that name (mapping backends: iommu, direct, fixed-window)\n");
+        Run notNvme = dmactl("run", "nvme", "--device", "dmatest0");
+        assertThat(notNvme.code()).isEqualTo(2);
+        assertThat(notNvme.err()).isEqualTo("dmactl: --device dmatest0: a copy-engine, not an NVMe controller (NVMe devices: nvme0)\n");
+        Run help = dmactl("--help");
+        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver, verifying every byte).");
+    }
+
+    @Test
     void runNvmeVerifiesEveryByteOnBothApis() throws Exception {
         for (String api : new String[] {"two-step", "classic"}) {
             Run r = dmactl("run", "nvme", "--requests", "40", "--api", api, "--json");
