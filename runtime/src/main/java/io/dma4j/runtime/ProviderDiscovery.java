@@ -135,6 +135,7 @@ public final class ProviderDiscovery {
     }
 
     private static void loadOnClassPath(List<Path> jars, Path dir, List<DiscoveredProvider> out) {
+        refuseDuplicates(jars);
         URL[] urls = new URL[jars.size()];
         try {
             for (int i = 0; i < urls.length; i++) {
@@ -146,6 +147,37 @@ public final class ProviderDiscovery {
         // the loader lives as long as the providers it loaded: it is never closed
         URLClassLoader loader = new URLClassLoader("dma4j-extra-providers", urls, ProviderDiscovery.class.getClassLoader());
         load(ServiceLoader.load(DmaProvider.class, loader), out, null, loader);
+    }
+
+    /**
+     * Two jars declaring one provider class (two copies, or two versions, of one jar) would be
+     * resolved silently on the class path, the first one winning: refuse them, naming both.
+     * (On the module path the JDK refuses two versions of one module itself.)
+     */
+    private static void refuseDuplicates(List<Path> jars) {
+        java.util.Map<String, Path> declaredBy = new java.util.HashMap<>();
+        for (Path jar : jars) {
+            try (java.util.jar.JarFile jf = new java.util.jar.JarFile(jar.toFile())) {
+                var entry = jf.getJarEntry("META-INF/services/" + DmaProvider.class.getName());
+                if (entry == null) {
+                    continue;
+                }
+                String text = new String(jf.getInputStream(entry).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                for (String line : text.split("\\R")) {
+                    String cls = line.replaceAll("#.*", "").trim();
+                    if (cls.isEmpty()) {
+                        continue;
+                    }
+                    Path first = declaredBy.putIfAbsent(cls, jar);
+                    if (first != null) {
+                        throw new DmaConfigurationException("provider " + cls + " is declared by two jars: " + first + " and " + jar
+                                + " (two copies or versions of one jar in the providers directory): keep one");
+                    }
+                }
+            } catch (IOException e) {
+                throw new DmaConfigurationException("extra provider jar " + jar + " is not a readable jar: " + e.getMessage(), e);
+            }
+        }
     }
 
     private static void load(ServiceLoader<DmaProvider> sl, List<DiscoveredProvider> out, ModuleLayer onlyLayer, ClassLoader onlyLoader) {

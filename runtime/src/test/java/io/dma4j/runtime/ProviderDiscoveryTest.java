@@ -157,4 +157,15 @@ class ProviderDiscoveryTest {
                     .hasMessageStartingWith("no device 'nosuch' on machine 'default' (devices: nvme0, rnic0");
         }
     }
+
+    @Test
+    void twoCopiesOfOneProviderJarAreRefusedNamingBoth(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path jar = io.dma4j.runtime.testing.VendorJar.build(dir);
+        Path copy = java.nio.file.Files.copy(jar, dir.resolve("acme-dma-1.0-copy.jar"));
+        assertThatThrownBy(() -> runtime(Map.of(RuntimeConfig.PROVIDERS_DIR, dir.toString())))
+                .isInstanceOf(DmaConfigurationException.class)
+                .hasMessageContaining("provider com.acme.dma.AcmeProvider is declared by two jars: ")
+                .hasMessageContaining(jar.toString()).hasMessageContaining(copy.toString())
+                .hasMessageEndingWith("(two copies or versions of one jar in the providers directory): keep one");
+    }
 }
