@@ -30,21 +30,17 @@ public final class Dmactl implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof UsageException) {
-                cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(e.getMessage()));
-                cmd.getErr().flush();
-                return 2; // an option value out of range: a usage error, like one picocli cannot parse
-            }
-            // every other failure, expected or not, is one line and exit 1 (set DMACTL_TRACE=1 for the stack trace)
+            // every failure, expected or not, is one line (DMACTL_TRACE=1 adds the stack trace); an option
+            // value out of range is a usage error (exit 2), like one picocli cannot parse; the rest exit 1
+            boolean known = e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
+                    || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException;
             if (System.getenv("DMACTL_TRACE") != null) {
                 e.printStackTrace(cmd.getErr());
             }
-            boolean known = e instanceof DmaConfigurationException || e instanceof MachineDescriptionException || e instanceof IllegalArgumentException
-                    || e instanceof io.dma4j.api.DmaMappingException || e instanceof io.dma4j.api.DmaApiMisuseException;
-            String what = known || e.getMessage() != null ? e.getMessage() : e.getClass().getName();
-            cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(known ? what : what + " (" + e.getClass().getSimpleName() + ")"));
+            String what = known ? e.getMessage() : (e.getMessage() != null ? e.getMessage() : e.getClass().getName()) + " (" + e.getClass().getSimpleName() + ")";
+            cmd.getErr().println("dmactl: " + io.dma4j.platform.PrintableText.escape(what));
             cmd.getErr().flush();
-            return 1;
+            return e instanceof UsageException ? 2 : 1;
         });
         return cl.execute(args);
     }
@@ -58,17 +54,7 @@ public final class Dmactl implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"dmactl " + version() + " (Java " + Runtime.version() + ")"};
-        }
-
-        /** The build's version: the module's, else the jar manifest's, else "dev". */
-        static String version() {
-            Module m = Dmactl.class.getModule();
-            if (m.isNamed() && m.getDescriptor() != null && m.getDescriptor().rawVersion().isPresent()) {
-                return m.getDescriptor().rawVersion().get();
-            }
-            String v = Dmactl.class.getPackage().getImplementationVersion();
-            return v == null ? "dev" : v;
+            return new String[] {"dmactl " + io.dma4j.platform.BuildVersion.of(Dmactl.class) + " (Java " + Runtime.version() + ")"};
         }
     }
 }

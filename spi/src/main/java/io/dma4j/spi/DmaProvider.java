@@ -37,12 +37,7 @@ public interface DmaProvider {
      * version), else its jar's {@code Implementation-Version}, else "dev" (classes not in a jar).
      */
     default String version() {
-        Module m = getClass().getModule();
-        if (m.isNamed() && m.getDescriptor() != null && m.getDescriptor().rawVersion().isPresent()) {
-            return m.getDescriptor().rawVersion().get();
-        }
-        String v = getClass().getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        return io.dma4j.platform.BuildVersion.of(getClass());
     }
 
     /** The roles this provider fills. */

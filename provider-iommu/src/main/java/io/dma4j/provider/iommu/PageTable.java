@@ -368,13 +368,7 @@ public final class PageTable {
 
     /** {@code iommu_pgsize}: the largest leaf size that fits {@code left} and the alignment of {@code iova}. */
     private long pgsize(long iova, long left) {
-        for (int level = 0; level < format.levels; level++) {
-            int s = format.shiftOf(level);
-            if (format.leafAllowed(s) && (1L << s) <= left && (iova & ((1L << s) - 1)) == 0) {
-                return 1L << s;
-            }
-        }
-        return format.granule();
+        return 1L << pickShift(iova, left);
     }
 
     /**

@@ -1,25 +1,17 @@
 package io.dma4j.runtime.testing;
 
 import io.dma4j.spi.BounceService;
-import io.dma4j.spi.MappingBackend;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** A provider's gauges by metric name (without the source prefix), for assertions in tests. */
+/** A bounce service's gauges by metric name (without the source prefix), for assertions in tests. */
 public final class Gauges {
     private Gauges() {
     }
 
     /** The bounce service's gauges ("slots.used" -> 0, ...). */
     public static Map<String, Long> of(BounceService b) {
-        Map<String, Long> m = new LinkedHashMap<>();
-        b.gauges((metric, value) -> m.put(metric.name(), value));
-        return m;
-    }
-
-    /** The backend's gauges ("iova.inUseGranules" -> 0, ...). */
-    public static Map<String, Long> of(MappingBackend b) {
         Map<String, Long> m = new LinkedHashMap<>();
         b.gauges((metric, value) -> m.put(metric.name(), value));
         return m;
