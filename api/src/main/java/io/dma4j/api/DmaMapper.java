@@ -166,6 +166,15 @@ public interface DmaMapper {
     /** Whether syncs on {@code dma} do anything ({@code dma_need_sync}). */
     boolean needSync(long dma);
 
+    /**
+     * Whether this device cannot reach all of RAM without help ({@code dma_addressing_limited}):
+     * its mask is below {@link #requiredMask()}, or (a model difference, see the README's
+     * Fidelity table) dma-direct bounces every mapping because memory is encrypted or
+     * bouncing is forced. Long-lived mappings that CPU and device share (HMM mirrors) are
+     * refused for such devices, since a bounced copy cannot stay in step with the page.
+     */
+    boolean addressingLimited();
+
     /** The largest size one mapping may have ({@code dma_max_mapping_size}); {@link Long#MAX_VALUE} for no limit. */
     long maxMappingSize();
 

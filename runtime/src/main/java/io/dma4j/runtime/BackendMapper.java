@@ -252,6 +252,11 @@ final class BackendMapper implements DmaMapper {
     }
 
     @Override
+    public boolean addressingLimited() {
+        return backend.addressingLimited(device.dmaMask());
+    }
+
+    @Override
     public long maxSegmentSize() {
         return device.attributes().maxSegmentSize();
     }

@@ -126,6 +126,11 @@ abstract class ForwardingMapper implements DmaMapper {
     }
 
     @Override
+    public boolean addressingLimited() {
+        return next.addressingLimited();
+    }
+
+    @Override
     public long maxMappingSize() {
         return next.maxMappingSize();
     }

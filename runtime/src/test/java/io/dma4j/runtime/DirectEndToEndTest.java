@@ -161,6 +161,25 @@ class DirectEndToEndTest {
         assertThatThrownBy(() -> m.mapPhys(p, 64, TO_DEVICE, DmaAttrs.REQUIRE_COHERENT)).isInstanceOf(DmaMappingException.class)
                 .hasMessageContaining("REQUIRE_COHERENT is set but the mapping would need bouncing");
         m.unmapPhys(dma, 4096, BIDIRECTIONAL, DmaAttrs.NONE);
+        assertThat(m.addressingLimited()).as("every mapping bounces: limited whatever the mask").isTrue();
+    }
+
+    /**
+     * {@code dma_addressing_limited} (kernel/dma/mapping.c, 6.18): the mask (or bus limit)
+     * below {@code dma_get_required_mask}. The default machine's RAM ends above 4 GiB, so a
+     * 32-bit device is limited and a 64-bit one is not; the mask change is seen at once.
+     */
+    @Test
+    void addressingLimitedFollowsTheMaskAgainstTheRequiredMask() {
+        runtime(Map.of(), null);
+        DmaMapper narrow = rt.mapper("legacy32");
+        DmaMapper wide = rt.mapper("dmatest0");
+        assertThat(narrow.addressingLimited()).isTrue();
+        assertThat(wide.addressingLimited()).isFalse();
+        wide.setMask(0xFFFF_FFFFL);
+        assertThat(wide.addressingLimited()).isTrue();
+        wide.setMask(-1L);
+        assertThat(wide.addressingLimited()).isFalse();
     }
 
     @Test

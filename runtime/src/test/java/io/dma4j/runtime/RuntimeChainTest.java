@@ -125,14 +125,15 @@ class RuntimeChainTest {
     void aProviderBuiltAgainstAnotherSpiIsRefusedAtDiscoveryInOneLine() {
         assertThat(DmaSpi.compatible(DmaSpi.VERSION)).isTrue();
         assertThat(DmaSpi.compatible("2.0")).isTrue();
+        assertThat(DmaSpi.compatible("2.1")).isTrue();
         assertThat(DmaSpi.compatible("1.9")).isFalse();
         assertThat(DmaSpi.compatible("2.7")).as("a newer minor version").isFalse();
         assertThat(DmaSpi.compatible("x")).isFalse();
         assertThatThrownBy(() -> DmaRuntime.builder().machine(machine).addProvider(direct("old", "1.3")).build())
                 .isInstanceOf(DmaConfigurationException.class)
                 .hasMessageMatching("provider io\\.dma4j\\.runtime\\.RuntimeChainTest\\$\\d+ \\(added, io\\.dma4j\\.runtime\\.RuntimeChainTest\\$\\d+\\) "
-                        + "was built against dma4j SPI 1\\.3; this runtime has SPI 2\\.0 \\(a provider must have the same major version and no newer minor version\\): "
-                        + "rebuild it against dma4j-spi 2\\.0")
+                        + "was built against dma4j SPI 1\\.3; this runtime has SPI 2\\.1 \\(a provider must have the same major version and no newer minor version\\): "
+                        + "rebuild it against dma4j-spi 2\\.1")
                 .message().doesNotContain("\n");
         machine.claimControl(); // the failed build gave the machine back
     }

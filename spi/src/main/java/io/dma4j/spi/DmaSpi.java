@@ -8,11 +8,12 @@ package io.dma4j.spi;
  * minor version than its own.
  *
  * <p>History: 1 — {@code MappingBackend} extended the driver API (0.1); 2 — a separate,
- * narrow {@code dma_map_ops} contract with the two-step calls as an optional capability.
+ * narrow {@code dma_map_ops} contract with the two-step calls as an optional capability;
+ * 2.1 — {@code MappingBackend.addressingLimited(long)} (a default method: 2.0 jars still run).
  */
 public final class DmaSpi {
     /** This SPI's version, "major.minor". */
-    public static final String VERSION = "2.0";
+    public static final String VERSION = "2.1";
 
     private DmaSpi() {
     }

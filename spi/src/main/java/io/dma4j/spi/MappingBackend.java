@@ -118,6 +118,15 @@ public interface MappingBackend {
     long requiredMask();
 
     /**
+     * {@code dma_addressing_limited}: whether a device with this streaming {@code mask} may
+     * need bouncing to reach RAM. By default: the mask is below {@link #requiredMask()}. A
+     * backend that bounces regardless of the mask (forced bouncing) answers true. Since SPI 2.1.
+     */
+    default boolean addressingLimited(long mask) {
+        return Long.compareUnsigned(mask, requiredMask()) < 0;
+    }
+
+    /**
      * The two-step IOVA calls, or {@code null} when this backend has no IOVA space (the
      * kernel's {@code use_dma_iommu()}): the runtime then answers {@code iovaTryAlloc} with
      * {@code false} and the driver maps range by range.

@@ -183,6 +183,12 @@ final class DirectBackend extends AbstractMappingBackend {
         return !device.attributes().coherent() || (bounce != null && bounce.isBounce(dma - offset));
     }
 
+    /** Addressing-limited when the mask is below the required one, or when every mapping bounces (encryption, forceBounce). */
+    @Override
+    public boolean addressingLimited(long mask) {
+        return forceBounce || Long.compareUnsigned(mask, requiredMask()) < 0;
+    }
+
     @Override
     public long maxMappingSize() {
         boolean mayBounce = forceBounce || Long.compareUnsigned(device.dmaMask(), requiredMask()) < 0;
