@@ -186,13 +186,12 @@ final class DirectBackend extends AbstractMappingBackend {
     /** Addressing-limited when the mask is below the required one, or when every mapping bounces (encryption, forceBounce). */
     @Override
     public boolean addressingLimited(long mask) {
-        return forceBounce || Long.compareUnsigned(mask, requiredMask()) < 0;
+        return forceBounce || super.addressingLimited(mask);
     }
 
     @Override
     public long maxMappingSize() {
-        boolean mayBounce = forceBounce || Long.compareUnsigned(device.dmaMask(), requiredMask()) < 0;
-        return bounce != null && mayBounce ? bounce.maxMappingSize(device) : Long.MAX_VALUE;
+        return bounce != null && addressingLimited(device.dmaMask()) ? bounce.maxMappingSize(device) : Long.MAX_VALUE;
     }
 
     /**
