@@ -12,6 +12,7 @@ module io.dma4j.consumers {
 
     exports io.dma4j.consumers.block;
     exports io.dma4j.consumers.nvme;
+    exports io.dma4j.consumers.mm;
     exports io.dma4j.hw.nvme;
     exports io.dma4j.devices.nvme;
 
