@@ -15,6 +15,10 @@ module io.dma4j.consumers {
     exports io.dma4j.consumers.mm;
     exports io.dma4j.hw.nvme;
     exports io.dma4j.devices.nvme;
+    exports io.dma4j.consumers.rdma;
+    exports io.dma4j.hw.rnic;
+    exports io.dma4j.devices.rnic;
 
-    provides io.dma4j.platform.device.DeviceModelFactory with io.dma4j.devices.nvme.NvmeController.Factory;
+    provides io.dma4j.platform.device.DeviceModelFactory with io.dma4j.devices.nvme.NvmeController.Factory,
+            io.dma4j.devices.rnic.RnicModel.Factory;
 }

@@ -1,0 +1,123 @@
+package io.dma4j.consumers.rdma;
+
+import io.dma4j.api.P2pState;
+import io.dma4j.consumers.mm.Hmm;
+import io.dma4j.consumers.mm.HmmDmaMap;
+import io.dma4j.hw.rnic.Rnic;
+
+/**
+ * An on-demand-paging memory region on the RNIC: a memory key whose translation table starts
+ * empty and is filled page by page as the device faults ({@code mlx5_ib_mr} with an
+ * {@link UmemOdp}). {@link #prefetch} is the fault path ({@code pagefault_real_mr}:
+ * {@link UmemOdp#mapDmaAndLock}, then {@code hmm_dma_map_pfn} per valid entry and the
+ * translation entries written to the NIC — {@code dma | READ | WRITE when the pfn is writable}
+ * — before the umem mutex is dropped); an invalidation zaps the NIC's entries before the
+ * pages are unlinked.
+ *
+ * <p>Thread safety: prefetch and invalidation may run on different threads (the umem mutex
+ * orders them); {@link #close} once, after the last request.
+ */
+public final class OdpMr implements AutoCloseable {
+    private final RnicDriver driver;
+    private final int lkey;
+    private final UmemOdp umem;
+    private final P2pState p2p = new P2pState();
+    private final long[] staged = new long[Rnic.XLT_MAX_ENTRIES];
+    private long faultedPages;
+    private boolean closed;
+
+    OdpMr(RnicDriver driver, int lkey, UmemOdp umem) {
+        this.driver = driver;
+        this.lkey = lkey;
+        this.umem = umem;
+        umem.setInvalidator((u, first, count) -> driver.zap(lkey, first, count));
+    }
+
+    /** The memory key requests name. */
+    public int lkey() {
+        return lkey;
+    }
+
+    /** The first virtual address of the region. */
+    public long start() {
+        return umem.start();
+    }
+
+    /** Bytes in the region. */
+    public long length() {
+        return umem.end() - umem.start();
+    }
+
+    /** The ODP umem behind the region. */
+    public UmemOdp umem() {
+        return umem;
+    }
+
+    /** Bytes of per-page DMA bookkeeping the region keeps (the pfn array, and the address array when present). */
+    public long bookkeepingBytes() {
+        return umem.map().bookkeepingBytes();
+    }
+
+    /** Pages made present by {@link #prefetch} so far (each fault counts the pages it resolved). */
+    public synchronized long faultedPages() {
+        return faultedPages;
+    }
+
+    /**
+     * Faults {@code [va, va + length)} in and writes its translation entries to the NIC, as a
+     * device page fault or an {@code ibv_advise_mr} prefetch does.
+     *
+     * @param write whether the device needs write access
+     * @return the pages whose entries were written
+     * @throws IllegalArgumentException when the range leaves the region
+     * @throws io.dma4j.consumers.mm.HmmFaultException when a page has no (writable) mapping
+     * @throws io.dma4j.api.DmaMappingException when a page cannot be mapped for the device
+     */
+    public int prefetch(long va, long length, boolean write) {
+        if (closed) {
+            throw new IllegalStateException("memory region " + lkey + " is closed");
+        }
+        int first = umem.mapDmaAndLock(va, length, write, true);
+        int count = (int) ((((va + length + Rnic.PAGE - 1) & -Rnic.PAGE) - (va & -Rnic.PAGE)) / Rnic.PAGE);
+        try {
+            long[] pfns = umem.map().pfnList();
+            HmmDmaMap map = umem.map();
+            for (int done = 0; done < count; ) {
+                int n = Math.min(Rnic.XLT_MAX_ENTRIES, count - done);
+                for (int j = 0; j < n; j++) {
+                    int i = first + done + j;
+                    long pfn = pfns[i];
+                    long entry = 0;
+                    if ((pfn & Hmm.VALID) != 0) {
+                        boolean was = (pfn & Hmm.DMA_MAPPED) != 0;
+                        long dma = map.mapPfn(i, p2p);
+                        if (!was) {
+                            umem.pageMapped();
+                        }
+                        entry = dma | Rnic.MTT_READ | ((pfn & Hmm.WRITE) != 0 ? Rnic.MTT_WRITE : 0);
+                    }
+                    staged[j] = entry;
+                }
+                driver.updateXlt(lkey, first + done, staged, n);
+                done += n;
+            }
+            synchronized (this) {
+                faultedPages += count;
+            }
+            return count;
+        } finally {
+            umem.mutex().unlock();
+        }
+    }
+
+    /** Destroys the key on the NIC, then releases the umem (every page unlinked, the IOVA reservation freed). */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        driver.destroyMr(this);
+        umem.release();
+    }
+}

@@ -1,0 +1,325 @@
+package io.dma4j.consumers.rdma;
+
+import io.dma4j.api.CoherentBuffer;
+import io.dma4j.api.DmaMapper;
+import io.dma4j.consumers.mm.HmmDmaMap;
+import io.dma4j.consumers.mm.HmmFaultException;
+import io.dma4j.consumers.mm.ProcessMemory;
+import io.dma4j.hw.rnic.Rnic;
+import io.dma4j.platform.memory.PhysicalAddressSpace;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.function.LongSupplier;
+
+/**
+ * An RDMA driver for the RNIC model over the DMA API, in the manner of mlx5_ib with ODP: one
+ * queue pair whose send, completion and event queues are coherent DMA memory, doorbells
+ * written to BAR 0, a command mailbox for memory keys and translation updates, and ODP
+ * memory regions ({@link #registerOdp}) whose pages are faulted in when the NIC reports a
+ * page fault: the event names the key, address and bytes; the driver resolves it through
+ * {@link OdpMr#prefetch} (the {@link UmemOdp} fault loop, {@code hmm_dma_map_pfn}, the
+ * translation update) and resumes the stalled request.
+ *
+ * <p>Requests are run synchronously: {@link #rdmaWrite} and {@link #rdmaRead} post one work
+ * request and return its completion, resolving every page fault on the way.
+ *
+ * <p>Thread safety: requests are serialised on the driver; invalidations (from any thread)
+ * use only the command mailbox, whose use is serialised separately.
+ */
+public final class RnicDriver implements AutoCloseable {
+    /** Send queue entries. */
+    public static final int SQ_DEPTH = 64;
+    /** Completion queue entries. */
+    public static final int CQ_DEPTH = 64;
+    /** Event queue entries. */
+    public static final int EQ_DEPTH = 16;
+    /** Most bytes one page fault resolves (the rest of the request faults again). */
+    public static final long MAX_FAULT_BYTES = 4L << 20;
+    private static final int MAX_KEYS = 1024;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** A work completion: the request id, its status ({@code ibv_wc_status} numbering) and the bytes moved. */
+    public record Completion(long wrId, int status, long bytes) {
+        /** Whether the request succeeded. */
+        public boolean ok() {
+            return status == Rnic.WC_SUCCESS;
+        }
+    }
+
+    /** Told about each page fault the driver resolved: its cost and size. */
+    @FunctionalInterface
+    public interface FaultObserver {
+        /** {@code nanos} spent from reading the event to writing the translation; {@code pages} resolved. */
+        void resolved(long nanos, int pages);
+    }
+
+    private final DmaMapper mapper;
+    private final PhysicalAddressSpace cpu;
+    private final long regs;
+    private final CoherentBuffer mailbox;
+    private final CoherentBuffer xlt;
+    private final CoherentBuffer sq;
+    private final CoherentBuffer cq;
+    private final CoherentBuffer eq;
+    private final Object cmdLock = new Object();
+    private final OdpMr[] mrs = new OdpMr[MAX_KEYS];
+    private int nextKey = 1;
+    private long sqTail;
+    private long cqHead;
+    private long eqHead;
+    private long pageFaults;
+    private long faultErrors;
+    private long faultNanos;
+    private long zaps;
+    private FaultObserver observer;
+    private boolean closed;
+
+    /**
+     * Brings the NIC up: mailbox, translation buffer and the three queues in coherent memory,
+     * the queue pair enabled.
+     */
+    public RnicDriver(DmaMapper mapper, PhysicalAddressSpace cpu) {
+        this.mapper = mapper;
+        this.cpu = cpu;
+        this.regs = mapper.device().bar(0).cpuAddress();
+        mailbox = mapper.allocCoherent(Rnic.CMD_SIZE, 0);
+        xlt = mapper.allocCoherent(8L * Rnic.XLT_MAX_ENTRIES, 0);
+        sq = mapper.allocCoherent((long) SQ_DEPTH * Rnic.WQE_SIZE, 0);
+        cq = mapper.allocCoherent((long) CQ_DEPTH * Rnic.CQE_SIZE, 0);
+        eq = mapper.allocCoherent((long) EQ_DEPTH * Rnic.EQE_SIZE, 0);
+        cpu.writeLong(regs + Rnic.REG_CMD_MAILBOX, mailbox.dmaAddress());
+        cpu.writeLong(regs + Rnic.REG_SQ_BASE, sq.dmaAddress());
+        cpu.writeLong(regs + Rnic.REG_SQ_SIZE, SQ_DEPTH);
+        cpu.writeLong(regs + Rnic.REG_CQ_BASE, cq.dmaAddress());
+        cpu.writeLong(regs + Rnic.REG_CQ_SIZE, CQ_DEPTH);
+        cpu.writeLong(regs + Rnic.REG_EQ_BASE, eq.dmaAddress());
+        cpu.writeLong(regs + Rnic.REG_EQ_SIZE, EQ_DEPTH);
+        cpu.writeLong(regs + Rnic.REG_QP_ENABLE, 1);
+    }
+
+    /** The mapper the driver uses. */
+    public DmaMapper mapper() {
+        return mapper;
+    }
+
+    /** Sets the observer of resolved page faults (null for none). */
+    public synchronized void setFaultObserver(FaultObserver observer) {
+        this.observer = observer;
+    }
+
+    /** {@link #registerOdp(ProcessMemory, long, long, boolean, HmmDmaMap.Design, LongSupplier)} with the two-step design and the system clock. */
+    public OdpMr registerOdp(ProcessMemory mm, long va, long length, boolean writable) {
+        return registerOdp(mm, va, length, writable, HmmDmaMap.Design.TWO_STEP, System::nanoTime);
+    }
+
+    /**
+     * Registers an ODP memory region over {@code [va, va + length)} (rounded out to pages):
+     * the umem (its IOVA reservation, its notifier) and a memory key on the NIC with an empty
+     * translation table. Nothing is faulted in.
+     *
+     * @throws IllegalArgumentException for a range {@link UmemOdp#get} refuses
+     * @throws UnsupportedOperationException when the device cannot mirror memory (it may bounce)
+     * @throws IllegalStateException when the NIC refuses the key or keys run out
+     */
+    public synchronized OdpMr registerOdp(ProcessMemory mm, long va, long length, boolean writable, HmmDmaMap.Design design, LongSupplier nanoClock) {
+        checkOpen();
+        int key = freeKey();
+        UmemOdp umem = UmemOdp.get(mm, mapper, va, length, writable, design, nanoClock);
+        try {
+            command(Rnic.CMD_CREATE_MKEY, key, umem.start(), umem.end() - umem.start(), writable ? Rnic.ACCESS_WRITE : 0, 0, "CREATE_MKEY");
+        } catch (RuntimeException e) {
+            umem.release();
+            throw e;
+        }
+        OdpMr mr = new OdpMr(this, key, umem);
+        mrs[key] = mr;
+        return mr;
+    }
+
+    private int freeKey() {
+        for (int n = 0; n < MAX_KEYS - 1; n++) {
+            int k = nextKey;
+            nextKey = nextKey == MAX_KEYS - 1 ? 1 : nextKey + 1;
+            if (mrs[k] == null) {
+                return k;
+            }
+        }
+        throw new IllegalStateException(mapper.device().name() + ": all " + (MAX_KEYS - 1) + " memory keys are in use");
+    }
+
+    synchronized void destroyMr(OdpMr mr) {
+        command(Rnic.CMD_DESTROY_MKEY, mr.lkey(), 0, 0, 0, 0, "DESTROY_MKEY");
+        mrs[mr.lkey()] = null;
+    }
+
+    /** Writes {@code n} staged entries at {@code first} of key {@code lkey}'s translation table. */
+    void updateXlt(int lkey, int first, long[] staged, int n) {
+        synchronized (cmdLock) {
+            MemorySegment buf = xlt.cpu();
+            for (int i = 0; i < n; i++) {
+                buf.set(LONG, 8L * i, staged[i]);
+            }
+            command(Rnic.CMD_UPDATE_XLT, lkey, first, n, xlt.dmaAddress(), 0, "UPDATE_XLT");
+        }
+    }
+
+    /** Zeroes entries {@code [first, first + count)} of key {@code lkey} (an invalidation; umem mutex held). */
+    void zap(int lkey, int first, int count) {
+        synchronized (cmdLock) {
+            for (int done = 0; done < count; done += Rnic.XLT_MAX_ENTRIES) {
+                command(Rnic.CMD_UPDATE_XLT, lkey, first + done, Math.min(Rnic.XLT_MAX_ENTRIES, count - done), 0, Rnic.XLT_ZAP, "UPDATE_XLT (zap)");
+            }
+            zaps++;
+        }
+    }
+
+    private void command(int op, int mkey, long a0, long a1, long a2, int flags, String what) {
+        synchronized (cmdLock) {
+            MemorySegment m = mailbox.cpu();
+            m.fill((byte) 0);
+            m.set(INT, Rnic.CMD_OPCODE, op);
+            m.set(INT, Rnic.CMD_MKEY, mkey);
+            m.set(LONG, Rnic.CMD_ARG0, a0);
+            m.set(LONG, Rnic.CMD_ARG1, a1);
+            m.set(LONG, Rnic.CMD_ARG2, a2);
+            m.set(INT, Rnic.CMD_FLAGS, flags);
+            m.set(INT, Rnic.CMD_STATUS, -1);
+            cpu.writeLong(regs + Rnic.REG_CMD_DOORBELL, 1);
+            int status = m.get(INT, Rnic.CMD_STATUS);
+            if (status != Rnic.ST_OK) {
+                throw new IllegalStateException(String.format("%s: %s of key %d failed with status %d", mapper.device().name(), what, mkey, status));
+            }
+        }
+    }
+
+    /** RDMA WRITE: {@code length} bytes at {@code va} of {@code mr} to offset {@code remote} of the peer's memory. */
+    public Completion rdmaWrite(OdpMr mr, long va, long remote, int length, long wrId) {
+        return execute(Rnic.OP_RDMA_WRITE, mr, va, remote, length, wrId);
+    }
+
+    /** RDMA READ: {@code length} bytes at offset {@code remote} of the peer's memory into {@code va} of {@code mr}. */
+    public Completion rdmaRead(OdpMr mr, long va, long remote, int length, long wrId) {
+        return execute(Rnic.OP_RDMA_READ, mr, va, remote, length, wrId);
+    }
+
+    private synchronized Completion execute(int op, OdpMr mr, long va, long remote, int length, long wrId) {
+        checkOpen();
+        MemorySegment w = sq.cpu().asSlice((sqTail % SQ_DEPTH) * Rnic.WQE_SIZE, Rnic.WQE_SIZE);
+        w.fill((byte) 0);
+        w.set(ValueLayout.JAVA_BYTE, Rnic.WQE_OPCODE, (byte) op);
+        w.set(INT, Rnic.WQE_LKEY, mr.lkey());
+        w.set(LONG, Rnic.WQE_WR_ID, wrId);
+        w.set(LONG, Rnic.WQE_LOCAL_VA, va);
+        w.set(LONG, Rnic.WQE_REMOTE, remote);
+        w.set(INT, Rnic.WQE_LENGTH, length);
+        cpu.writeLong(regs + Rnic.REG_SQ_DOORBELL, ++sqTail);
+        while (true) {
+            long cqe = (cqHead % CQ_DEPTH) * Rnic.CQE_SIZE;
+            if (owner(cq, cqe + Rnic.OWNER) == expected(cqHead, CQ_DEPTH)) {
+                MemorySegment c = cq.cpu();
+                Completion done = new Completion(c.get(LONG, cqe + Rnic.CQE_WR_ID), c.get(ValueLayout.JAVA_BYTE, cqe + Rnic.CQE_STATUS) & 0xFF,
+                        c.get(INT, cqe + Rnic.CQE_BYTES) & 0xFFFF_FFFFL);
+                cpu.writeLong(regs + Rnic.REG_CQ_DOORBELL, ++cqHead);
+                return done;
+            }
+            long eqe = (eqHead % EQ_DEPTH) * Rnic.EQE_SIZE;
+            if (owner(eq, eqe + Rnic.OWNER) == expected(eqHead, EQ_DEPTH)) {
+                MemorySegment e = eq.cpu();
+                int token = e.get(INT, eqe + Rnic.EQE_TOKEN);
+                int key = e.get(INT, eqe + Rnic.EQE_MKEY);
+                long bytes = e.get(INT, eqe + Rnic.EQE_BYTES) & 0xFFFF_FFFFL;
+                long fva = e.get(LONG, eqe + Rnic.EQE_VA);
+                boolean write = (e.get(ValueLayout.JAVA_BYTE, eqe + Rnic.EQE_FLAGS) & Rnic.FAULT_WRITE) != 0;
+                cpu.writeLong(regs + Rnic.REG_EQ_DOORBELL, ++eqHead);
+                pageFault(token, key, fva, bytes, write);
+                continue;
+            }
+            throw new IllegalStateException(String.format("%s: request %d neither completed nor faulted", mapper.device().name(), wrId));
+        }
+    }
+
+    /** Resolves one page-fault event and resumes the request ({@code mlx5_ib_eqe_pf_action}). */
+    private void pageFault(int token, int key, long va, long bytes, boolean write) {
+        long t0 = System.nanoTime();
+        OdpMr mr = key > 0 && key < MAX_KEYS ? mrs[key] : null;
+        int flags = 0;
+        int pages = 0;
+        if (mr == null) {
+            flags = Rnic.RESUME_ERROR;
+        } else {
+            long len = Math.min(Math.min(bytes, MAX_FAULT_BYTES), mr.start() + mr.length() - va);
+            try {
+                pages = mr.prefetch(va, len, write);
+            } catch (HmmFaultException | IllegalArgumentException | io.dma4j.api.DmaMappingException | OdpTimeoutException e) {
+                flags = Rnic.RESUME_ERROR; // the request completes in error; the cause is the page, not the driver
+            }
+        }
+        pageFaults++;
+        if (flags != 0) {
+            faultErrors++;
+        }
+        long ns = System.nanoTime() - t0;
+        faultNanos += ns;
+        if (observer != null && flags == 0) {
+            observer.resolved(ns, pages);
+        }
+        command(Rnic.CMD_RESUME_PAGE_FAULT, key, token, 0, 0, flags, "RESUME_PAGE_FAULT");
+    }
+
+    private static int owner(CoherentBuffer q, long at) {
+        return q.cpu().get(ValueLayout.JAVA_BYTE, at) & 1;
+    }
+
+    private static int expected(long index, int depth) {
+        return (index / depth) % 2 == 0 ? 1 : 0;
+    }
+
+    /** Page-fault events handled. */
+    public synchronized long pageFaults() {
+        return pageFaults;
+    }
+
+    /** Page-fault events that could not be resolved (the request completed in error). */
+    public synchronized long faultErrors() {
+        return faultErrors;
+    }
+
+    /** Nanoseconds spent resolving page faults. */
+    public synchronized long faultNanos() {
+        return faultNanos;
+    }
+
+    /** Invalidations that zapped translation entries on the NIC. */
+    public long zaps() {
+        synchronized (cmdLock) {
+            return zaps;
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(mapper.device().name() + ": the RNIC driver is closed");
+        }
+    }
+
+    /** Closes every region still open, stops the queue pair and frees the queues. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        for (OdpMr mr : mrs) {
+            if (mr != null) {
+                mr.close();
+            }
+        }
+        closed = true;
+        cpu.writeLong(regs + Rnic.REG_QP_ENABLE, 0);
+        for (CoherentBuffer b : new CoherentBuffer[] {eq, cq, sq, xlt, mailbox}) {
+            mapper.freeCoherent(b);
+        }
+    }
+}
