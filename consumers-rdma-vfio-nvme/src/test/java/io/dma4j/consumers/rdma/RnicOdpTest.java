@@ -362,4 +362,54 @@ class RnicOdpTest {
         assertThat(machine.device("rnic0").port().faultCount()).as("the device never used an unlinked page").isZero();
         mr.close();
     }
+
+    /**
+     * A page of peer memory (nvme0's CMB) in the mirrored range: beside the NIC on one switch
+     * it is used by bus address (nothing linked: {@code hmm_dma_map_pfn}'s
+     * {@code PCI_P2PDMA_MAP_BUS_ADDR} case), across a forwarding host bridge it is linked with
+     * the MMIO attribute ({@code PCI_P2PDMA_MAP_THRU_HOST_BRIDGE}); mm/hmm.c v6.16.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void peerMemoryInTheRangeIsReachedByEitherMapType(boolean sameSwitch) {
+        Map<String, String> cfg = new HashMap<>(Map.of("dma4j.backend.rnic0", "iommu", "dma4j.iommu.mode", "strict"));
+        setUp(sameSwitch ? Machine.createDefault() : Machine.create(MachineDescriptionParser.parse("""
+                {"memory": [{"base": "1MiB", "size": "1023MiB"}, {"base": "4GiB", "size": "1GiB"}],
+                 "iommus": [{"name": "mmu"}],
+                 "fabric": [{"name": "hb", "type": "host-bridge", "p2pForwarding": true},
+                            {"name": "rp0", "type": "root-port", "parent": "hb"}, {"name": "rp1", "type": "root-port", "parent": "hb"}],
+                 "devices": [{"name": "nvme0", "model": "nvme", "port": "rp0", "dmaBits": 64, "iommu": "mmu",
+                              "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "16KiB"},
+                                       {"index": 2, "kind": "memory", "address": "0x4000000000", "size": "64MiB"}]},
+                             {"name": "rnic0", "model": "rnic", "port": "rp1", "dmaBits": 64, "iommu": "mmu",
+                              "bars": [{"index": 0, "kind": "registers", "address": "0xc0100000", "size": "64KiB"}]}]}""", "hb.json")), cfg);
+        var nvme = machine.device("nvme0");
+        rt.peerMemory().publish(nvme, 2, 0, 0);
+        long cmb = rt.peerMemory().alloc(nvme, 8 * PAGE);
+        byte[] data = random(8 * 4096, 9);
+        for (int i = 0; i < data.length; i++) {
+            machine.addressSpace().writeByte(cmb + i, data[i]);
+        }
+        long va = mm.mmapPeer(cmb, 8 * PAGE);
+        OdpMr mr = nic.registerOdp(mm, va, 8 * PAGE, true);
+        assertThat(nic.rdmaWrite(mr, va, 0, data.length, 1).ok()).isTrue();
+        assertThat(remote(0, data.length)).isEqualTo(data);
+        long entry = model.translationEntry(mr.lkey(), 3) & Rnic.MTT_ADDR_MASK;
+        long pfn = mr.umem().map().pfnList()[3];
+        if (sameSwitch) {
+            assertThat(entry).as("the bus address, no IOVA").isEqualTo(nvme.bar(2).busAddress() + (cmb - nvme.bar(2).cpuAddress()) + 3 * PAGE);
+            assertThat(pfn & io.dma4j.consumers.mm.Hmm.P2PDMA_BUS).isNotZero();
+        } else {
+            assertThat(entry).as("linked in the IOVA reservation").isEqualTo(mr.umem().map().iovaState().addr() + 3 * PAGE);
+            assertThat(pfn & io.dma4j.consumers.mm.Hmm.P2PDMA).isNotZero();
+        }
+        byte[] in = random(4096, 10);
+        setRemote(0, in);
+        assertThat(nic.rdmaRead(mr, va + PAGE, 0, 4096, 2).ok()).isTrue();
+        for (int i = 0; i < 4096; i += 512) {
+            assertThat(machine.addressSpace().readByte(cmb + PAGE + i)).isEqualTo(in[i]);
+        }
+        mr.close();
+        rt.peerMemory().free(nvme, cmb, 8 * PAGE);
+    }
 }
