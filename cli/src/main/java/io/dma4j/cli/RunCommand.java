@@ -30,8 +30,9 @@ import java.util.concurrent.Callable;
  * made of scattered pages, verifying every byte.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver, verifying every byte).",
-                "Reports the requests run, IOPS, time spent mapping, bookkeeping per command and the backend's figures."})
+        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver; 'odp': RDMA on-demand paging on the RNIC), verifying every byte.",
+                "nvme reports the requests run, IOPS, time spent mapping, bookkeeping per command and the backend's figures;",
+                "odp reports page faults (count, rate, ns per fault-in mean and p99), invalidations, pages mapped, bookkeeping per page, IOVA allocations, IOTLB flushes and device faults."})
 final class RunCommand implements Callable<Integer> {
     /** The figures the summary shows when the device reports them. */
     private static final java.util.List<Metric> SUMMARY_METRICS = java.util.List.of(Metrics.IOVA_PEAK_RESERVED_GRANULES, Metrics.IOTLB_RANGE_INVALIDATIONS,
@@ -40,11 +41,18 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     RuntimeOptions options;
 
-    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme.")
+    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme or odp.")
     String workload;
 
-    @Option(names = "--device", defaultValue = "nvme0", description = "The NVMe controller (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", description = "The NVMe controller (nvme; default nvme0) or the RNIC (odp; default rnic0).")
     String device;
+
+    @Option(names = "--size", defaultValue = "64MiB", description = "odp: the ODP region's size (default: ${DEFAULT-VALUE}).")
+    String size;
+
+    @Option(names = "--invalidate-rate", defaultValue = "2000",
+            description = "odp: page invalidations per second by the CPU thread (migrations, write protection, protection changes; default: ${DEFAULT-VALUE}; 0 for none).")
+    double invalidateRate;
 
     @Option(names = "--requests", defaultValue = "2000", description = "Write+read pairs to run (default: ${DEFAULT-VALUE}).")
     int requests;
@@ -76,8 +84,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!workload.equals("nvme")) {
-            throw new IllegalArgumentException("unknown workload '" + workload + "' (expected: nvme)");
+        if (!workload.equals("nvme") && !workload.equals("odp")) {
+            throw new UsageException("unknown workload '" + workload + "' (expected: nvme or odp)");
+        }
+        if (device == null) {
+            device = workload.equals("odp") ? "rnic0" : "nvme0";
         }
         long min = ByteSize.parse(minSize);
         long max = ByteSize.parse(maxSize);
@@ -92,6 +103,20 @@ final class RunCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
+        if (workload.equals("odp")) {
+            long region = ByteSize.parse(size);
+            if (region < (1 << 20) || region > (1L << 30) || region % 4096 != 0) {
+                throw new UsageException("--size " + size + " (expected: a multiple of 4 KiB from 1 MiB to 1 GiB)");
+            }
+            if (invalidateRate < 0) {
+                throw new UsageException("--invalidate-rate " + invalidateRate + " (expected: >= 0)");
+            }
+            try (DmaRuntime rt = options.runtime(defaults)) {
+                return OdpRun.run(rt, device, region, requests, min, max, pattern.equals("random"),
+                        api == MapBench.Api.CLASSIC ? io.dma4j.consumers.mm.HmmDmaMap.Design.CLASSIC : io.dma4j.consumers.mm.HmmDmaMap.Design.TWO_STEP,
+                        invalidateRate, seed, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+            }
+        }
         try (DmaRuntime rt = options.runtime(defaults)) {
             Machine m = rt.machine();
             if (!m.device(device).model().equals("nvme")) {

@@ -49,7 +49,7 @@ class DmactlTest {
                 .contains("  IOMMUs     dmar0 (translating)")
                 .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
                 .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
-                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\*");
+                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\s").containsPattern("mlx5vf0\\s+mlx5-vf\\*");
     }
 
     @Test
@@ -131,7 +131,7 @@ class DmactlTest {
         assertThat(notNvme.code()).isEqualTo(2);
         assertThat(notNvme.err()).isEqualTo("dmactl: --device dmatest0: a copy-engine, not an NVMe controller (NVMe devices: nvme0)\n");
         Run help = dmactl("--help");
-        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver, verifying every byte).");
+        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver; 'odp': RDMA on-demand paging on the RNIC),\n                 verifying every byte.");
     }
 
     @Test
@@ -153,6 +153,33 @@ class DmactlTest {
         Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
         assertThat(bad.code()).as("a value beyond what the option allows here: a usage error").isEqualTo(2);
         assertThat(bad.err()).isEqualTo("dmactl: --max-size 16MiB exceeds the controller's transfer limit 4 MiB\n");
+    }
+
+    @Test
+    void runOdpVerifiesEveryByteAndReportsOneIovaAllocationInTwoStepMode() throws Exception {
+        for (String api : new String[] {"two-step", "classic"}) {
+            Run r = dmactl("run", "odp", "--requests", "300", "--size", "4MiB", "--max-size", "64KiB", "--api", api, "--invalidate-rate", "5000", "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode s = new ObjectMapper().readTree(r.out());
+            assertThat(s.get("verifyFailures").asLong()).isZero();
+            assertThat(s.get("requests").asLong()).isEqualTo(300);
+            assertThat(s.get("pageFaults").asLong()).isPositive();
+            assertThat(s.get("deviceFaults").asLong()).as("the NIC never used an unlinked page").isZero();
+            assertThat(s.get("pagesMapped").asLong()).isLessThanOrEqualTo(1024);
+            if (api.equals("two-step")) {
+                assertThat(s.get("iovaAllocs").asLong()).as("one IOVA allocation per MR").isEqualTo(1);
+                assertThat(s.get("bookkeepingBytesPerPage").asDouble()).isEqualTo(8.0);
+            } else {
+                assertThat(s.get("iovaAllocs").asLong()).isZero();
+                assertThat(s.get("bookkeepingBytesPerPage").asDouble()).isEqualTo(16.0);
+            }
+        }
+        Run bad = dmactl("run", "odp", "--size", "100");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).isEqualTo("dmactl: --size 100 (expected: a multiple of 4 KiB from 1 MiB to 1 GiB)\n");
+        Run notRnic = dmactl("run", "odp", "--device", "nvme0");
+        assertThat(notRnic.code()).isEqualTo(2);
+        assertThat(notRnic.err()).isEqualTo("dmactl: --device nvme0: a nvme, not an RNIC\n");
     }
 
     @Test
