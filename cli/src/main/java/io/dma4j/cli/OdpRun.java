@@ -59,7 +59,7 @@ final class OdpRun {
 
     /** Runs the workload; returns the exit code (1 when a byte did not verify). */
     static int run(DmaRuntime rt, String device, long size, int requests, long min, long max, boolean random, HmmDmaMap.Design design,
-                   double invalidateRate, long seed, boolean json, PrintWriter out, PrintWriter err) {
+                   boolean implicit, double invalidateRate, long seed, boolean json, PrintWriter out, PrintWriter err) {
         Machine m = rt.machine();
         if (!(m.device(device).behaviour() instanceof RnicModel model)) {
             throw new UsageException("--device " + device + ": a " + m.device(device).model() + ", not an RNIC");
@@ -73,7 +73,7 @@ final class OdpRun {
              ProcessMemory mm = new ProcessMemory(m.addressSpace(), m.pageAllocator())) {
             nic.setFaultObserver((ns, pages) -> faultNs.add(ns));
             long va = mm.mmap(size, true, false);
-            OdpMr mr = nic.registerOdp(mm, va, size, true, design, System::nanoTime);
+            OdpMr mr = implicit ? nic.registerImplicitOdp(mm, true, design, System::nanoTime) : nic.registerOdp(mm, va, size, true, design, System::nanoTime);
             byte[] shadow = new byte[(int) size];
             MemorySegment peer = model.remoteMemory();
             long half = peer.byteSize() / 2;
@@ -166,6 +166,7 @@ final class OdpRun {
             summary.put("device", device);
             summary.put("backend", rt.backendFor(device).name());
             summary.put("api", design == HmmDmaMap.Design.CLASSIC ? "classic" : "two-step");
+            summary.put("region", implicit ? "implicit" : "explicit");
             summary.put("regionBytes", size);
             summary.put("requests", requests);
             summary.put("verifyFailures", bad);
@@ -175,9 +176,12 @@ final class OdpRun {
             summary.put("faultInNsMean", samples.length == 0 ? 0.0 : (double) Arrays.stream(samples).sum() / samples.length);
             summary.put("faultInNsP99", samples.length == 0 ? 0L : samples[Math.min(samples.length - 1, (int) Math.ceil(samples.length * 0.99) - 1)]);
             summary.put("pagesFaultedIn", mr.faultedPages());
-            summary.put("pagesMapped", mr.umem().mappedPages());
+            summary.put("pagesMapped", mr.mappedPages());
             summary.put("invalidations", mm.invalidations());
-            summary.put("bookkeepingBytesPerPage", (double) mr.bookkeepingBytes() / pages);
+            // per page mirrored: an implicit region's children each cover a whole 1 GiB window
+            long mirrored = implicit ? mr.children().size() * (io.dma4j.hw.rnic.Rnic.IMPLICIT_WINDOW / ProcessMemory.PAGE_SIZE) : pages;
+            summary.put("bookkeepingBytesPerPage", mirrored == 0 ? 0.0 : (double) mr.bookkeepingBytes() / mirrored);
+            summary.put("implicitChildren", mr.children().size());
             summary.put("deviceFaults", m.device(device).port().faultCount());
             mr.close();
             Statistics stats = rt.statistics(device);

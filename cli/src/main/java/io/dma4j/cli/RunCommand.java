@@ -50,6 +50,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "64MiB", description = "odp: the ODP region's size (default: ${DEFAULT-VALUE}).")
     String size;
 
+    @Option(names = "--implicit", description = "odp: register the whole address space as an implicit ODP region (children per 1 GiB window) instead of the region alone.")
+    boolean implicit;
+
     @Option(names = "--invalidate-rate", defaultValue = "2000",
             description = "odp: page invalidations per second by the CPU thread (migrations, write protection, protection changes; default: ${DEFAULT-VALUE}; 0 for none).")
     double invalidateRate;
@@ -114,7 +117,7 @@ final class RunCommand implements Callable<Integer> {
             try (DmaRuntime rt = options.runtime(defaults)) {
                 return OdpRun.run(rt, device, region, requests, min, max, pattern.equals("random"),
                         api == MapBench.Api.CLASSIC ? io.dma4j.consumers.mm.HmmDmaMap.Design.CLASSIC : io.dma4j.consumers.mm.HmmDmaMap.Design.TWO_STEP,
-                        invalidateRate, seed, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+                        implicit, invalidateRate, seed, json, spec.commandLine().getOut(), spec.commandLine().getErr());
             }
         }
         try (DmaRuntime rt = options.runtime(defaults)) {

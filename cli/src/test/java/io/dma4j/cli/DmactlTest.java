@@ -174,6 +174,12 @@ class DmactlTest {
                 assertThat(s.get("bookkeepingBytesPerPage").asDouble()).isEqualTo(16.0);
             }
         }
+        Run implicit = dmactl("run", "odp", "--requests", "100", "--size", "4MiB", "--max-size", "64KiB", "--implicit", "--json");
+        assertThat(implicit.code()).as(implicit.err()).isZero();
+        JsonNode si = new ObjectMapper().readTree(implicit.out());
+        assertThat(si.get("region").asText()).isEqualTo("implicit");
+        assertThat(si.get("implicitChildren").asLong()).as("a 4 MiB region inside one 1 GiB window").isEqualTo(1);
+        assertThat(si.get("bookkeepingBytesPerPage").asDouble()).isEqualTo(8.0);
         Run bad = dmactl("run", "odp", "--size", "100");
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).isEqualTo("dmactl: --size 100 (expected: a multiple of 4 KiB from 1 MiB to 1 GiB)\n");

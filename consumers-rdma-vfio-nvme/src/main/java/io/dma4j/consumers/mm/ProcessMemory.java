@@ -91,12 +91,57 @@ public final class ProcessMemory implements AutoCloseable {
         }
     }
 
+    /**
+     * The dirty flag of every frame, one bit per 4 KiB frame in chunks made on first use: no
+     * allocation when a page is dirtied or cleaned (an invalidation dirties hundreds at once).
+     */
+    private static final class DirtyBits {
+        private static final int CHUNK_SHIFT = 18; // frames per chunk: 2^18 (1 GiB of memory, 32 KiB of bits)
+        private final java.util.concurrent.atomic.AtomicReferenceArray<java.util.concurrent.atomic.AtomicLongArray> chunks =
+                new java.util.concurrent.atomic.AtomicReferenceArray<>(1 << 16); // 2^34 frames: 64 TiB of physical space
+
+        private java.util.concurrent.atomic.AtomicLongArray chunk(long pfn, boolean create) {
+            long c = pfn >>> CHUNK_SHIFT;
+            if (c >= chunks.length()) {
+                throw new IllegalArgumentException(String.format("frame 0x%x is beyond the 64 TiB the dirty map covers", pfn << 12));
+            }
+            java.util.concurrent.atomic.AtomicLongArray a = chunks.get((int) c);
+            if (a == null && create) {
+                chunks.compareAndSet((int) c, null, new java.util.concurrent.atomic.AtomicLongArray(1 << (CHUNK_SHIFT - 6)));
+                a = chunks.get((int) c);
+            }
+            return a;
+        }
+
+        void set(long frame) {
+            long pfn = frame >>> 12;
+            chunk(pfn, true).getAndAccumulate((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6), 1L << (pfn & 63), (x, y) -> x | y);
+        }
+
+        /** Clears the flag; returns whether it was set. */
+        boolean clear(long frame) {
+            long pfn = frame >>> 12;
+            java.util.concurrent.atomic.AtomicLongArray a = chunk(pfn, false);
+            if (a == null) {
+                return false;
+            }
+            long bit = 1L << (pfn & 63);
+            return (a.getAndAccumulate((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6), ~bit, (x, y) -> x & y) & bit) != 0;
+        }
+
+        boolean get(long frame) {
+            long pfn = frame >>> 12;
+            java.util.concurrent.atomic.AtomicLongArray a = chunk(pfn, false);
+            return a != null && (a.get((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6)) & (1L << (pfn & 63))) != 0;
+        }
+    }
+
     /** Frames shared between forked address spaces (copy-on-write counts) and dirty frames. */
     private static final class Frames {
         final PhysicalAddressSpace ram;
         final PageAllocator pages;
         final Map<Long, Integer> sharers = new ConcurrentHashMap<>();
-        final Map<Long, Boolean> dirty = new ConcurrentHashMap<>();
+        final DirtyBits dirty = new DirtyBits();
 
         Frames(PhysicalAddressSpace ram, PageAllocator pages) {
             this.ram = ram;
@@ -235,7 +280,7 @@ public final class ProcessMemory implements AutoCloseable {
             for (int i = 0; i < vma.pte.length; i++) {
                 if ((vma.pte[i] & PRESENT) != 0) {
                     vma.pte[i] &= ~WRITE;
-                    frames.dirty.remove(vma.pte[i] & FRAME_MASK);
+                    frames.dirty.clear(vma.pte[i] & FRAME_MASK);
                 }
             }
         });
@@ -277,8 +322,8 @@ public final class ProcessMemory implements AutoCloseable {
                     vma.pte[head + i] = (to + i * PAGE_SIZE) | (vma.pte[head + i] & ~FRAME_MASK);
                 }
             }
-            if (frames.dirty.remove(old) != null) {
-                frames.dirty.put(to, Boolean.TRUE);
+            if (frames.dirty.clear(old)) {
+                frames.dirty.set(to);
             }
             if (shared) {
                 // the other sharers keep the old frame; this process owns the copy (still COW-marked: harmless)
@@ -415,7 +460,7 @@ public final class ProcessMemory implements AutoCloseable {
             return v == 2 ? null : v - 1;
         });
         if (last[0]) {
-            frames.dirty.remove(frame);
+            frames.dirty.clear(frame);
             frames.pages.freePages(frame);
         }
     }
@@ -586,7 +631,7 @@ public final class ProcessMemory implements AutoCloseable {
                 long phys = (p & FRAME_MASK) + (at & (PAGE_SIZE - 1));
                 if (write) {
                     frames.ram.write(phys, seg, off + done, n);
-                    frames.dirty.put(p & FRAME_MASK, Boolean.TRUE);
+                    frames.dirty.set(p & FRAME_MASK);
                 } else {
                     frames.ram.read(phys, seg, off + done, n);
                 }
@@ -619,13 +664,13 @@ public final class ProcessMemory implements AutoCloseable {
      * for pages a device wrote before it drops them. Takes no mm lock.
      */
     public void setPageDirty(long phys) {
-        frames.dirty.put(phys & FRAME_MASK, Boolean.TRUE);
+        frames.dirty.set(phys & FRAME_MASK);
     }
 
     /** Whether the frame backing {@code va} is dirty (written since it was last cleaned). */
     public boolean isDirty(long va) {
         long phys = physAt(va);
-        return phys >= 0 && frames.dirty.containsKey(phys & FRAME_MASK);
+        return phys >= 0 && frames.dirty.get(phys & FRAME_MASK);
     }
 
     /** Anonymous pages present (peer pages not counted). */

@@ -3,7 +3,11 @@ package io.dma4j.consumers.rdma;
 import io.dma4j.api.P2pState;
 import io.dma4j.consumers.mm.Hmm;
 import io.dma4j.consumers.mm.HmmDmaMap;
+import io.dma4j.consumers.mm.ProcessMemory;
 import io.dma4j.hw.rnic.Rnic;
+
+import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * An on-demand-paging memory region on the RNIC: a memory key whose translation table starts
@@ -21,16 +25,39 @@ public final class OdpMr implements AutoCloseable {
     private final RnicDriver driver;
     private final int lkey;
     private final UmemOdp umem;
+    private final Implicit implicit;
     private final P2pState p2p = new P2pState();
     private final long[] staged = new long[Rnic.XLT_MAX_ENTRIES];
     private long faultedPages;
     private boolean closed;
 
+    /** What an implicit region needs to create its children: one explicit region per window on first fault. */
+    record Implicit(ProcessMemory mm, boolean writable, HmmDmaMap.Design design, LongSupplier clock, Map<Long, OdpMr> children) {
+    }
+
     OdpMr(RnicDriver driver, int lkey, UmemOdp umem) {
         this.driver = driver;
         this.lkey = lkey;
         this.umem = umem;
+        this.implicit = null;
         umem.setInvalidator((u, first, count) -> driver.zap(lkey, first, count));
+    }
+
+    OdpMr(RnicDriver driver, int lkey, Implicit implicit) {
+        this.driver = driver;
+        this.lkey = lkey;
+        this.umem = null;
+        this.implicit = implicit;
+    }
+
+    /** Whether this is an implicit region (the whole address space, children per window). */
+    public boolean isImplicit() {
+        return implicit != null;
+    }
+
+    /** The children of an implicit region created so far (by window index); empty for an explicit one. */
+    public synchronized Map<Long, OdpMr> children() {
+        return implicit == null ? Map.of() : Map.copyOf(implicit.children());
     }
 
     /** The memory key requests name. */
@@ -38,24 +65,50 @@ public final class OdpMr implements AutoCloseable {
         return lkey;
     }
 
-    /** The first virtual address of the region. */
+    /** The first virtual address of the region (0 for an implicit one). */
     public long start() {
-        return umem.start();
+        return implicit != null ? 0 : umem.start();
     }
 
-    /** Bytes in the region. */
+    /** Bytes in the region (the whole 47-bit user address space for an implicit one). */
     public long length() {
-        return umem.end() - umem.start();
+        return implicit != null ? Rnic.IMPLICIT_END : umem.end() - umem.start();
     }
 
-    /** The ODP umem behind the region. */
+    /**
+     * The ODP umem behind the region.
+     *
+     * @throws IllegalStateException for an implicit region, which has none of its own (see {@link #children()})
+     */
     public UmemOdp umem() {
+        if (umem == null) {
+            throw new IllegalStateException("memory region " + lkey + " is implicit: its umems are its children's");
+        }
         return umem;
     }
 
-    /** Bytes of per-page DMA bookkeeping the region keeps (the pfn array, and the address array when present). */
-    public long bookkeepingBytes() {
-        return umem.map().bookkeepingBytes();
+    /** Bytes of per-page DMA bookkeeping the region keeps (the pfn array, and the address array when present; children's for an implicit one). */
+    public synchronized long bookkeepingBytes() {
+        if (implicit == null) {
+            return umem.map().bookkeepingBytes();
+        }
+        long sum = 0;
+        for (OdpMr c : implicit.children().values()) {
+            sum += c.bookkeepingBytes();
+        }
+        return sum;
+    }
+
+    /** Pages mapped for the device now (over the children for an implicit region). */
+    public long mappedPages() {
+        if (implicit == null) {
+            return umem.mappedPages();
+        }
+        long sum = 0;
+        for (OdpMr c : children().values()) {
+            sum += c.mappedPages();
+        }
+        return sum;
     }
 
     /** Pages made present by {@link #prefetch} so far (each fault counts the pages it resolved). */
@@ -76,6 +129,9 @@ public final class OdpMr implements AutoCloseable {
     public int prefetch(long va, long length, boolean write) {
         if (closed) {
             throw new IllegalStateException("memory region " + lkey + " is closed");
+        }
+        if (implicit != null) {
+            return prefetchImplicit(va, length, write);
         }
         int first = umem.mapDmaAndLock(va, length, write, true);
         int count = (int) ((((va + length + Rnic.PAGE - 1) & -Rnic.PAGE) - (va & -Rnic.PAGE)) / Rnic.PAGE);
@@ -110,7 +166,29 @@ public final class OdpMr implements AutoCloseable {
         }
     }
 
-    /** Destroys the key on the NIC, then releases the umem (every page unlinked, the IOVA reservation freed). */
+    /** Implicit ODP: each window the range touches gets its child on first use ({@code implicit_get_child_mr}), then faults there. */
+    private int prefetchImplicit(long va, long length, boolean write) {
+        if (length <= 0 || va < 0 || va > Rnic.IMPLICIT_END - length) {
+            throw new IllegalArgumentException(String.format("implicit ODP: 0x%x+0x%x outside the user address space (-EFAULT)", va, length));
+        }
+        int pages = 0;
+        for (long at = va; at < va + length; ) {
+            long window = at / Rnic.IMPLICIT_WINDOW;
+            long end = Math.min(va + length, (window + 1) * Rnic.IMPLICIT_WINDOW);
+            OdpMr child = driver.childFor(this, window, implicit);
+            pages += child.prefetch(at, end - at, write);
+            at = end;
+        }
+        synchronized (this) {
+            faultedPages += pages;
+        }
+        return pages;
+    }
+
+    /**
+     * Destroys the key on the NIC, then releases the umem (every page unlinked, the IOVA
+     * reservation freed); an implicit region destroys its own key first, then its children.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -118,6 +196,12 @@ public final class OdpMr implements AutoCloseable {
         }
         closed = true;
         driver.destroyMr(this);
+        if (implicit != null) {
+            for (OdpMr c : children().values()) {
+                c.close();
+            }
+            return;
+        }
         umem.release();
     }
 }

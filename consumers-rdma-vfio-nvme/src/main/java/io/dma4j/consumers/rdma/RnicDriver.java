@@ -139,6 +139,45 @@ public final class RnicDriver implements AutoCloseable {
         return mr;
     }
 
+    /**
+     * Registers an implicit ODP memory region: one key over the whole user address space,
+     * with no umem of its own; the first fault in each 1 GiB window creates a child region
+     * (a umem over the window and a child key the parent's window table names), as mlx5's
+     * implicit MRs do. Children live until the parent is closed.
+     */
+    public synchronized OdpMr registerImplicitOdp(ProcessMemory mm, boolean writable, HmmDmaMap.Design design, LongSupplier nanoClock) {
+        checkOpen();
+        int key = freeKey();
+        command(Rnic.CMD_CREATE_MKEY, key, 0, 0, Rnic.ACCESS_IMPLICIT | (writable ? Rnic.ACCESS_WRITE : 0), 0, "CREATE_MKEY (implicit)");
+        OdpMr mr = new OdpMr(this, key, new OdpMr.Implicit(mm, writable, design, nanoClock, new java.util.HashMap<>()));
+        mrs[key] = mr;
+        return mr;
+    }
+
+    /** The child of implicit region {@code parent} for window {@code window}, created and named in the parent's window table on first use. */
+    synchronized OdpMr childFor(OdpMr parent, long window, OdpMr.Implicit how) {
+        synchronized (parent) { // lock order: driver, then region
+            OdpMr existing = how.children().get(window);
+            if (existing != null) {
+                return existing;
+            }
+            OdpMr child = createChild(parent, window, how);
+            how.children().put(window, child);
+            return child;
+        }
+    }
+
+    private OdpMr createChild(OdpMr parent, long window, OdpMr.Implicit how) {
+        OdpMr child = registerOdp(how.mm(), window * Rnic.IMPLICIT_WINDOW, Rnic.IMPLICIT_WINDOW, how.writable(), how.design(), how.clock());
+        try {
+            command(Rnic.CMD_UPDATE_KSM, parent.lkey(), window, child.lkey(), 0, 0, "UPDATE_KSM");
+        } catch (RuntimeException e) {
+            child.close();
+            throw e;
+        }
+        return child;
+    }
+
     private int freeKey() {
         for (int n = 0; n < MAX_KEYS - 1; n++) {
             int k = nextKey;

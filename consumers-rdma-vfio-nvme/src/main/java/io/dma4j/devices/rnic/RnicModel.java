@@ -51,12 +51,15 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         final long length;
         final int access;
         final long[] mtt;
+        final Map<Long, Integer> ksm;
 
         Mkey(long start, long length, int access) {
             this.start = start;
             this.length = length;
             this.access = access;
-            this.mtt = new long[(int) (length / Rnic.PAGE)];
+            boolean implicit = (access & Rnic.ACCESS_IMPLICIT) != 0;
+            this.mtt = implicit ? new long[0] : new long[(int) (length / Rnic.PAGE)];
+            this.ksm = implicit ? new HashMap<>() : null;
         }
     }
 
@@ -164,6 +167,15 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         return k.mtt[index];
     }
 
+    /** The child key an implicit key names for window {@code window}, or 0. */
+    public synchronized int implicitChild(int mkey, long window) {
+        Mkey k = mkeys.get(mkey);
+        if (k == null || k.ksm == null) {
+            throw new IllegalArgumentException("no implicit memory key " + mkey + " on " + device.name());
+        }
+        return k.ksm.getOrDefault(window, 0);
+    }
+
     @Override
     public synchronized void reset() {
         mkeys.clear();
@@ -243,8 +255,12 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
     private int run(int op, int mkey, long arg0, long arg1, long arg2, int flags) {
         switch (op) {
             case Rnic.CMD_CREATE_MKEY -> {
-                if (mkeys.containsKey(mkey)) {
+                if (mkeys.containsKey(mkey) || mkey == 0) {
                     return Rnic.ST_BAD_MKEY;
+                }
+                if ((arg2 & Rnic.ACCESS_IMPLICIT) != 0) {
+                    mkeys.put(mkey, new Mkey(0, Rnic.IMPLICIT_END, (int) arg2));
+                    return Rnic.ST_OK;
                 }
                 if (arg1 <= 0 || arg0 % Rnic.PAGE != 0 || arg1 % Rnic.PAGE != 0 || arg0 + arg1 < arg0 || arg1 / Rnic.PAGE > Integer.MAX_VALUE - 8) {
                     return Rnic.ST_BAD_RANGE;
@@ -275,6 +291,25 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
                 for (int i = 0; i < n; i++) {
                     k.mtt[first + i] = xlt.get(LONG, 8L * i);
                 }
+                return Rnic.ST_OK;
+            }
+            case Rnic.CMD_UPDATE_KSM -> {
+                Mkey k = mkeys.get(mkey);
+                if (k == null || k.ksm == null) {
+                    return Rnic.ST_BAD_MKEY;
+                }
+                if (arg0 < 0 || arg0 >= Rnic.IMPLICIT_END / Rnic.IMPLICIT_WINDOW) {
+                    return Rnic.ST_BAD_RANGE;
+                }
+                if (arg1 == 0) {
+                    k.ksm.remove(arg0);
+                    return Rnic.ST_OK;
+                }
+                Mkey child = mkeys.get((int) arg1);
+                if (child == null || child.ksm != null || child.start != arg0 * Rnic.IMPLICIT_WINDOW || child.length != Rnic.IMPLICIT_WINDOW) {
+                    return Rnic.ST_BAD_MKEY;
+                }
+                k.ksm.put(arg0, (int) arg1);
                 return Rnic.ST_OK;
             }
             case Rnic.CMD_RESUME_PAGE_FAULT -> {
@@ -359,7 +394,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
             long va = localVa + progress;
             long inPage = va & (Rnic.PAGE - 1);
             long chunk = Math.min(length - progress, Rnic.PAGE - inPage);
-            long e = k.mtt[(int) ((va - k.start) / Rnic.PAGE)];
+            long e = entry(k, va);
             if ((e & need) != need) {
                 fault(va - inPage, length - progress + inPage, toHost);
                 return;
@@ -373,6 +408,16 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
             }
         }
         complete(Rnic.WC_SUCCESS, length);
+    }
+
+    /** The translation entry for {@code va} in key {@code k}, through the window table of an implicit key. */
+    private long entry(Mkey k, long va) {
+        if (k.ksm == null) {
+            return k.mtt[(int) ((va - k.start) / Rnic.PAGE)];
+        }
+        Integer child = k.ksm.get(va / Rnic.IMPLICIT_WINDOW);
+        Mkey c = child == null ? null : mkeys.get(child);
+        return c == null ? 0 : c.mtt[(int) ((va - c.start) / Rnic.PAGE)];
     }
 
     private void fault(long pageVa, long bytes, boolean write) {

@@ -95,6 +95,19 @@ public final class Rnic {
     public static final int RESUME_ERROR = 1;
     /** CREATE_MKEY access: the device may write the range (RDMA READ targets). */
     public static final int ACCESS_WRITE = 2;
+    /**
+     * CREATE_MKEY access: an implicit key over the whole user address space
+     * {@code [0, IMPLICIT_END)} (start and length are ignored) whose translation is a table
+     * of {@link #IMPLICIT_WINDOW}-byte windows, each naming a child key (mlx5's KSM of an
+     * implicit MR); a request in a window with no child raises a page fault on the parent key.
+     */
+    public static final int ACCESS_IMPLICIT = 4;
+    /** The end of an implicit key's range (47-bit user addresses). */
+    public static final long IMPLICIT_END = 1L << 47;
+    /** The window one child key of an implicit key covers ({@code MLX5_IMR_MTT_SIZE}, 1 GiB). */
+    public static final long IMPLICIT_WINDOW = 1L << 30;
+    /** Sets window ARG0 of implicit key MKEY to child key ARG1 (0: none). */
+    public static final int CMD_UPDATE_KSM = 0x301;
     /** Most entries one UPDATE_XLT carries. */
     public static final int XLT_MAX_ENTRIES = 512;
 

@@ -412,4 +412,33 @@ class RnicOdpTest {
         mr.close();
         rt.peerMemory().free(nvme, cmb, 8 * PAGE);
     }
+
+    /** Implicit ODP: one key for the address space, a child region per 1 GiB window on first fault (mlx5 odp.c, v6.16). */
+    @Test
+    void implicitOdpCreatesAChildPerWindowOnFirstFault() {
+        setUp("strict");
+        long va = mm.mmap(3L << 30, true, false); // spans at least two windows
+        long window = Rnic.IMPLICIT_WINDOW;
+        long a = (va / window + 1) * window - 2 * PAGE; // two pages before the first window boundary inside the mapping
+        byte[] data = random(16384, 13);
+        mm.write(a, data);
+        OdpMr mr = nic.registerImplicitOdp(mm, true, HmmDmaMap.Design.TWO_STEP, System::nanoTime);
+        assertThat(mr.isImplicit()).isTrue();
+        assertThat(mr.children()).isEmpty();
+        assertThat(nic.rdmaWrite(mr, a, 0, data.length, 1).ok()).isTrue();
+        assertThat(remote(0, data.length)).isEqualTo(data);
+        assertThat(mr.children()).as("one child per window the request touched").containsOnlyKeys(a / window, a / window + 1);
+        assertThat(model.pageFaults()).as("one event: resolving it creates both children").isEqualTo(1);
+        int child = model.implicitChild(mr.lkey(), a / window);
+        assertThat(child).isEqualTo(mr.children().get(a / window).lkey());
+        assertThat(mr.bookkeepingBytes()).as("8 B per page of each child").isEqualTo(2 * 8L * (window / PAGE));
+        assertThat(rt.statistics("rnic0").get(Metrics.IOVA_ALLOCS)).as("one IOVA allocation per child").isEqualTo(2);
+        mm.migrate(a);
+        assertThat(model.translationEntry(mr.children().get(a / window).lkey(), (int) ((a % window) / PAGE))).as("zapped in the child").isZero();
+        assertThat(nic.rdmaWrite(mr, a, 0, 4096, 2).ok()).isTrue();
+        assertThat(model.pageFaults()).isEqualTo(2);
+        assertThat(mm.notifierCount()).isEqualTo(2);
+        mr.close();
+        assertThat(mm.notifierCount()).isZero();
+    }
 }
