@@ -1,12 +1,6 @@
 package io.dma4j.bench;
 
 import io.dma4j.consumers.mm.HmmDmaMap;
-import io.dma4j.consumers.mm.ProcessMemory;
-import io.dma4j.consumers.rdma.OdpMr;
-import io.dma4j.consumers.rdma.RnicDriver;
-import io.dma4j.platform.Machine;
-import io.dma4j.runtime.DmaRuntime;
-import io.dma4j.runtime.RuntimeConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,7 +15,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,8 +35,6 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"-Dguice_bytecode_gen_option=DISABLED"})
 @State(Scope.Thread)
 public class OdpHalvesBenchmark {
-    private static final long REGION = 2L << 20;
-
     /** The HMM DMA design. */
     @Param({"TWO_STEP", "CLASSIC"})
     public String design;
@@ -52,60 +43,42 @@ public class OdpHalvesBenchmark {
     @Param({"0", "1000"})
     public long invalidationNs;
 
-    private Machine machine;
-    private DmaRuntime runtime;
-    private RnicDriver nic;
-    private ProcessMemory mm;
-    private OdpMr mr;
-    private long va;
+    private OdpRig rig;
 
     @Setup(Level.Trial)
     public void setUp() {
-        machine = Machine.createDefault();
-        runtime = DmaRuntime.builder().machine(machine).config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "false",
-                "dma4j.backend.rnic0", "iommu", "dma4j.iommu.mode", "strict", "dma4j.iommu.invalidationNs", Long.toString(invalidationNs)))).build();
-        nic = new RnicDriver(runtime.mapper("rnic0"), machine.addressSpace());
-        mm = new ProcessMemory(machine.addressSpace(), machine.pageAllocator());
-        va = mm.mmap(REGION, true, false);
-        for (long p = 0; p < REGION; p += ProcessMemory.PAGE_SIZE) {
-            mm.write(va + p, new byte[] {1});
-        }
-        mr = nic.registerOdp(mm, va, REGION, true, HmmDmaMap.Design.valueOf(design), System::nanoTime);
+        rig = new OdpRig(HmmDmaMap.Design.valueOf(design), invalidationNs);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        mr.close();
-        nic.close();
-        mm.close();
-        runtime.close();
-        machine.close();
+        rig.close();
     }
 
     /**
-     * Before each single-shot iteration: the region unmapped (invalidated) for {@link #faultIn}, mapped for {@link #invalidate}. (A helper
-     * state that takes this class as a parameter gets its own instance, so the setup lives
-     * here and asks which benchmark runs.)
+     * Before each single-shot iteration: the region unmapped (invalidated) for
+     * {@link #faultIn}, mapped for {@link #invalidate}. (A helper state that takes this class
+     * as a parameter gets its own instance, so the setup lives here and asks which benchmark
+     * runs.)
      */
     @Setup(Level.Iteration)
     public void prepare(org.openjdk.jmh.infra.BenchmarkParams params) {
         if (params.getBenchmark().endsWith("faultIn")) {
-            mm.mprotect(va, REGION, true);
+            rig.invalidate();
         } else {
-            mr.prefetch(va, REGION, true);
+            rig.faultIn();
         }
     }
 
     /** Fault-in of 512 pages, one per iteration. */
     @Benchmark
     public int faultIn() {
-        return mr.prefetch(va, REGION, true);
+        return rig.faultIn();
     }
 
     /** Invalidation of 512 mapped pages, one per iteration. */
     @Benchmark
     public long invalidate() {
-        mm.mprotect(va, REGION, true);
-        return mm.invalidations();
+        return rig.invalidate();
     }
 }

@@ -8,7 +8,6 @@ import io.dma4j.devices.rnic.RnicModel;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.Machine;
 import io.dma4j.runtime.DmaRuntime;
-import io.dma4j.runtime.Statistics;
 import io.dma4j.spi.Metric;
 import io.dma4j.spi.Metrics;
 
@@ -110,9 +109,7 @@ final class OdpRun {
             long cursor = 0;
             byte[] buf = new byte[(int) max];
             long start = System.nanoTime();
-            java.io.Console console = System.console();
-            boolean live = !json && console != null && console.isTerminal();
-            long lastShown = start;
+            RunReport progress = new RunReport(err, json);
             try {
                 for (int i = 0; i < requests; i++) {
                     int len = (int) (min + rnd.nextLong(max - min + 1)) - rnd.nextInt(64);
@@ -134,11 +131,8 @@ final class OdpRun {
                         }
                     }
                     bytes += len;
-                    long now = System.nanoTime();
-                    if (live && now - lastShown > 200_000_000L) {
-                        err.printf(Locale.ROOT, "\r%,d/%,d requests, %,d faults, %,d invalidations", i + 1, requests, nic.pageFaults(), mm.invalidations());
-                        err.flush();
-                        lastShown = now;
+                    if (progress.due()) {
+                        progress.show(String.format(Locale.ROOT, "%,d/%,d requests, %,d faults, %,d invalidations", i + 1, requests, nic.pageFaults(), mm.invalidations()));
                     }
                 }
             } finally {
@@ -151,9 +145,7 @@ final class OdpRun {
                 }
             }
             double secs = (System.nanoTime() - start) / 1e9;
-            if (live) {
-                err.print("\r" + " ".repeat(78) + "\r");
-            }
+            progress.clear();
             if (failed.get() != null) {
                 throw new IllegalStateException("the invalidating thread failed: " + failed.get(), failed.get());
             }
@@ -184,23 +176,10 @@ final class OdpRun {
             summary.put("implicitChildren", mr.children().size());
             summary.put("deviceFaults", m.device(device).port().faultCount());
             mr.close();
-            Statistics stats = rt.statistics(device);
-            for (Metric k : METRICS) {
-                if (stats.has(k)) {
-                    summary.put(k.key(), stats.get(k));
-                }
-            }
-            if (json) {
-                out.println(Json.write(summary));
-            } else {
-                out.printf(Locale.ROOT, "run odp: %s (backend %s), api %s, %s region, %s %s..%s requests, %.0f invalidations/s%n", device,
-                        summary.get("backend"), summary.get("api"), ByteSize.format(size), random ? "random" : "sequential",
-                        ByteSize.format(min), ByteSize.format(max), invalidateRate);
-                TextTable t = new TextTable("FIGURE", "VALUE");
-                summary.forEach((k, v) -> t.row(k, v instanceof Double d ? String.format(Locale.ROOT, "%.1f", d) : v));
-                t.print(out);
-            }
-            out.flush();
+            RunReport.addFigures(summary, rt.statistics(device), METRICS);
+            RunReport.print(out, json, String.format(Locale.ROOT, "run odp: %s (backend %s), api %s, %s region, %s %s..%s requests, %.0f invalidations/s",
+                    device, summary.get("backend"), summary.get("api"), ByteSize.format(size), random ? "random" : "sequential",
+                    ByteSize.format(min), ByteSize.format(max), invalidateRate), summary);
             return bad == 0 ? 0 : 1;
         }
     }

@@ -6,7 +6,6 @@ import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.Machine;
 import io.dma4j.platform.memory.PageAllocator;
 import io.dma4j.runtime.DmaRuntime;
-import io.dma4j.runtime.Statistics;
 import io.dma4j.spi.Metric;
 import io.dma4j.spi.Metrics;
 import io.dma4j.runtime.RuntimeConfig;
@@ -157,9 +156,7 @@ final class RunCommand implements Callable<Integer> {
             long bytes = 0;
             long bad = 0;
             long start = System.nanoTime();
-            java.io.Console console = System.console();
-            boolean live = !json && console != null && console.isTerminal();
-            long lastShown = start;
+            RunReport progress = new RunReport(spec.commandLine().getErr(), json);
             for (int r = 0; r < requests; r++) {
                 int pages = (int) ((min + rnd.nextLong((max - min) / 4096 + 1) * 4096) / 4096);
                 long size = pages * 4096L;
@@ -180,17 +177,12 @@ final class RunCommand implements Callable<Integer> {
                     }
                 }
                 bytes += 2 * size;
-                long now = System.nanoTime();
-                if (live && now - lastShown > 200_000_000L) {
-                    spec.commandLine().getErr().printf(Locale.ROOT, "\r%,d/%,d request pairs", r + 1, requests);
-                    spec.commandLine().getErr().flush();
-                    lastShown = now;
+                if (progress.due()) {
+                    progress.show(String.format(Locale.ROOT, "%,d/%,d request pairs", r + 1, requests));
                 }
             }
             double secs = (System.nanoTime() - start) / 1e9;
-            if (live) {
-                spec.commandLine().getErr().print("\r" + " ".repeat(60) + "\r");
-            }
+            progress.clear();
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("device", device);
             summary.put("backend", rt.backendFor(device).name());
@@ -202,22 +194,9 @@ final class RunCommand implements Callable<Integer> {
             summary.put("megabytesPerSecond", bytes / secs / 1e6);
             summary.put("mappingNsPerCommand", (double) nvme.mappingNanos() / nvme.requests());
             summary.put("bookkeepingBytesPerCommand", (double) nvme.bookkeepingBytes() / nvme.requests());
-            Statistics stats = rt.statistics(device);
-            for (Metric k : SUMMARY_METRICS) {
-                if (stats.has(k)) {
-                    summary.put(k.key(), stats.get(k));
-                }
-            }
-            if (json) {
-                out.println(Json.write(summary));
-            } else {
-                out.printf(Locale.ROOT, "run nvme: %s (backend %s), api %s, %s %s..%s requests%n", device, summary.get("backend"), summary.get("api"),
-                        pattern, ByteSize.format(min), ByteSize.format(max));
-                TextTable t = new TextTable("FIGURE", "VALUE");
-                summary.forEach((k, v) -> t.row(k, v instanceof Double d ? String.format(Locale.ROOT, "%.1f", d) : v));
-                t.print(out);
-            }
-            out.flush();
+            RunReport.addFigures(summary, rt.statistics(device), SUMMARY_METRICS);
+            RunReport.print(out, json, String.format(Locale.ROOT, "run nvme: %s (backend %s), api %s, %s %s..%s requests", device, summary.get("backend"),
+                    summary.get("api"), pattern, ByteSize.format(min), ByteSize.format(max)), summary);
             return bad == 0 ? 0 : 1;
         }
     }

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -97,42 +99,43 @@ public final class ProcessMemory implements AutoCloseable {
      */
     private static final class DirtyBits {
         private static final int CHUNK_SHIFT = 18; // frames per chunk: 2^18 (1 GiB of memory, 32 KiB of bits)
-        private final java.util.concurrent.atomic.AtomicReferenceArray<java.util.concurrent.atomic.AtomicLongArray> chunks =
-                new java.util.concurrent.atomic.AtomicReferenceArray<>(1 << 16); // 2^34 frames: 64 TiB of physical space
+        private final AtomicReferenceArray<AtomicLongArray> chunks = new AtomicReferenceArray<>(1 << 16); // 2^34 frames: 64 TiB
 
-        private java.util.concurrent.atomic.AtomicLongArray chunk(long pfn, boolean create) {
+        private AtomicLongArray chunk(long pfn, boolean create) {
             long c = pfn >>> CHUNK_SHIFT;
             if (c >= chunks.length()) {
                 throw new IllegalArgumentException(String.format("frame 0x%x is beyond the 64 TiB the dirty map covers", pfn << 12));
             }
-            java.util.concurrent.atomic.AtomicLongArray a = chunks.get((int) c);
+            AtomicLongArray a = chunks.get((int) c);
             if (a == null && create) {
-                chunks.compareAndSet((int) c, null, new java.util.concurrent.atomic.AtomicLongArray(1 << (CHUNK_SHIFT - 6)));
+                chunks.compareAndSet((int) c, null, new AtomicLongArray(1 << (CHUNK_SHIFT - 6)));
                 a = chunks.get((int) c);
             }
             return a;
         }
 
+        /** The index of frame {@code pfn}'s word in its chunk. */
+        private static int word(long pfn) {
+            return (int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6);
+        }
+
         void set(long frame) {
             long pfn = frame >>> 12;
-            chunk(pfn, true).getAndAccumulate((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6), 1L << (pfn & 63), (x, y) -> x | y);
+            chunk(pfn, true).getAndAccumulate(word(pfn), 1L << (pfn & 63), (x, y) -> x | y);
         }
 
         /** Clears the flag; returns whether it was set. */
         boolean clear(long frame) {
             long pfn = frame >>> 12;
-            java.util.concurrent.atomic.AtomicLongArray a = chunk(pfn, false);
-            if (a == null) {
-                return false;
-            }
+            AtomicLongArray a = chunk(pfn, false);
             long bit = 1L << (pfn & 63);
-            return (a.getAndAccumulate((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6), ~bit, (x, y) -> x & y) & bit) != 0;
+            return a != null && (a.getAndAccumulate(word(pfn), ~bit, (x, y) -> x & y) & bit) != 0;
         }
 
         boolean get(long frame) {
             long pfn = frame >>> 12;
-            java.util.concurrent.atomic.AtomicLongArray a = chunk(pfn, false);
-            return a != null && (a.get((int) ((pfn & ((1 << CHUNK_SHIFT) - 1)) >>> 6)) & (1L << (pfn & 63))) != 0;
+            AtomicLongArray a = chunk(pfn, false);
+            return a != null && (a.get(word(pfn)) & (1L << (pfn & 63))) != 0;
         }
     }
 

@@ -136,8 +136,8 @@ public final class OdpMr implements AutoCloseable {
         int first = umem.mapDmaAndLock(va, length, write, true);
         int count = (int) ((((va + length + Rnic.PAGE - 1) & -Rnic.PAGE) - (va & -Rnic.PAGE)) / Rnic.PAGE);
         try {
-            long[] pfns = umem.map().pfnList();
             HmmDmaMap map = umem.map();
+            long[] pfns = map.pfnList();
             for (int done = 0; done < count; ) {
                 int n = Math.min(Rnic.XLT_MAX_ENTRIES, count - done);
                 for (int j = 0; j < n; j++) {

@@ -246,18 +246,21 @@ public final class RnicDriver implements AutoCloseable {
 
     private synchronized Completion execute(int op, OdpMr mr, long va, long remote, int length, long wrId) {
         checkOpen();
-        MemorySegment w = sq.cpu().asSlice((sqTail % SQ_DEPTH) * Rnic.WQE_SIZE, Rnic.WQE_SIZE);
-        w.fill((byte) 0);
-        w.set(ValueLayout.JAVA_BYTE, Rnic.WQE_OPCODE, (byte) op);
-        w.set(INT, Rnic.WQE_LKEY, mr.lkey());
-        w.set(LONG, Rnic.WQE_WR_ID, wrId);
-        w.set(LONG, Rnic.WQE_LOCAL_VA, va);
-        w.set(LONG, Rnic.WQE_REMOTE, remote);
-        w.set(INT, Rnic.WQE_LENGTH, length);
+        MemorySegment q = sq.cpu();
+        long w = (sqTail % SQ_DEPTH) * Rnic.WQE_SIZE;
+        for (int i = 0; i < Rnic.WQE_SIZE; i += 8) { // clear the slot without a slice object
+            q.set(LONG, w + i, 0L);
+        }
+        q.set(ValueLayout.JAVA_BYTE, w + Rnic.WQE_OPCODE, (byte) op);
+        q.set(INT, w + Rnic.WQE_LKEY, mr.lkey());
+        q.set(LONG, w + Rnic.WQE_WR_ID, wrId);
+        q.set(LONG, w + Rnic.WQE_LOCAL_VA, va);
+        q.set(LONG, w + Rnic.WQE_REMOTE, remote);
+        q.set(INT, w + Rnic.WQE_LENGTH, length);
         cpu.writeLong(regs + Rnic.REG_SQ_DOORBELL, ++sqTail);
         while (true) {
             long cqe = (cqHead % CQ_DEPTH) * Rnic.CQE_SIZE;
-            if (owner(cq, cqe + Rnic.OWNER) == expected(cqHead, CQ_DEPTH)) {
+            if (owner(cq, cqe + Rnic.OWNER) == Rnic.ownerBit(cqHead, CQ_DEPTH)) {
                 MemorySegment c = cq.cpu();
                 Completion done = new Completion(c.get(LONG, cqe + Rnic.CQE_WR_ID), c.get(ValueLayout.JAVA_BYTE, cqe + Rnic.CQE_STATUS) & 0xFF,
                         c.get(INT, cqe + Rnic.CQE_BYTES) & 0xFFFF_FFFFL);
@@ -265,7 +268,7 @@ public final class RnicDriver implements AutoCloseable {
                 return done;
             }
             long eqe = (eqHead % EQ_DEPTH) * Rnic.EQE_SIZE;
-            if (owner(eq, eqe + Rnic.OWNER) == expected(eqHead, EQ_DEPTH)) {
+            if (owner(eq, eqe + Rnic.OWNER) == Rnic.ownerBit(eqHead, EQ_DEPTH)) {
                 MemorySegment e = eq.cpu();
                 int token = e.get(INT, eqe + Rnic.EQE_TOKEN);
                 int key = e.get(INT, eqe + Rnic.EQE_MKEY);
@@ -310,10 +313,6 @@ public final class RnicDriver implements AutoCloseable {
 
     private static int owner(CoherentBuffer q, long at) {
         return q.cpu().get(ValueLayout.JAVA_BYTE, at) & 1;
-    }
-
-    private static int expected(long index, int depth) {
-        return (index / depth) % 2 == 0 ? 1 : 0;
     }
 
     /** Page-fault events handled. */

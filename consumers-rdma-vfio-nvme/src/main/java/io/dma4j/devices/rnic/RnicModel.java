@@ -435,7 +435,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         entry.set(INT, Rnic.EQE_MKEY, lkey);
         entry.set(INT, Rnic.EQE_BYTES, (int) Math.min(bytes, Integer.MAX_VALUE));
         entry.set(LONG, Rnic.EQE_VA, pageVa);
-        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, owner(eqTail, eqSize));
+        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Rnic.ownerBit(eqTail, eqSize));
         long at = reg(Rnic.REG_EQ_BASE) + (eqTail % eqSize) * Rnic.EQE_SIZE;
         if (port.write(at, entry, 0, Rnic.EQE_SIZE) < Rnic.EQE_SIZE) {
             complete(Rnic.WC_LOC_ACCESS_ERR, progress);
@@ -453,7 +453,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         entry.set(INT, Rnic.CQE_BYTES, (int) bytes);
         entry.set(ValueLayout.JAVA_BYTE, Rnic.CQE_STATUS, (byte) status);
         entry.set(ValueLayout.JAVA_BYTE, Rnic.CQE_OPCODE, (byte) opcode);
-        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, owner(cqTail, cqSize));
+        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Rnic.ownerBit(cqTail, cqSize));
         port.write(reg(Rnic.REG_CQ_BASE) + (cqTail % cqSize) * Rnic.CQE_SIZE, entry, 0, Rnic.CQE_SIZE);
         cqTail++;
         completions++;
@@ -462,10 +462,6 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         }
         loaded = false;
         sqHead++;
-    }
-
-    private static byte owner(long index, long size) {
-        return (byte) ((index / size) % 2 == 0 ? 1 : 0);
     }
 
     /** The {@link DeviceModelFactory} for {@value Rnic#MODEL}. */
