@@ -49,7 +49,7 @@ class DmactlTest {
                 .contains("  IOMMUs     dmar0 (translating)")
                 .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
                 .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
-                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\s").containsPattern("mlx5vf0\\s+mlx5-vf\\*");
+                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\s").containsPattern("mlx5vf0\\s+mlx5-vf\\s").containsPattern("mlx5vf1\\s+mlx5-vf\\s");
     }
 
     @Test
@@ -131,7 +131,7 @@ class DmactlTest {
         assertThat(notNvme.code()).isEqualTo(2);
         assertThat(notNvme.err()).isEqualTo("dmactl: --device dmatest0: a copy-engine, not an NVMe controller (NVMe devices: nvme0)\n");
         Run help = dmactl("--help");
-        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver; 'odp': RDMA on-demand paging on the RNIC),\n                 verifying every byte.");
+        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver; 'odp': RDMA on-demand paging on the RNIC;\n                 'migrate': VFIO live migration of an mlx5 VF to a second one),\n                 verifying every byte.");
     }
 
     @Test
@@ -153,6 +153,40 @@ class DmactlTest {
         Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
         assertThat(bad.code()).as("a value beyond what the option allows here: a usage error").isEqualTo(2);
         assertThat(bad.err()).isEqualTo("dmactl: --max-size 16MiB exceeds the controller's transfer limit 4 MiB\n");
+    }
+
+    @Test
+    void runMigrateMovesTheVfStateAndShowsTheBookkeepingOfBothDesigns() throws Exception {
+        for (String api : new String[] {"two-step", "classic"}) {
+            Run r = dmactl("run", "migrate", "--size", "4MiB", "--guest-size", "1MiB", "--api", api, "--threshold", "256KiB", "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode s = new ObjectMapper().readTree(r.out());
+            assertThat(s.get("stateEqual").asBoolean()).isTrue();
+            assertThat(s.get("guestMemoryEqual").asBoolean()).isTrue();
+            assertThat(s.get("precopyRounds").asInt()).isBetween(1, 16);
+            assertThat(s.get("bytesPerRound").get(0).asLong()).as("the initial image").isGreaterThan(4L << 20);
+            assertThat(s.get("stopCopyBytes").asLong()).isPositive().isLessThan(4L << 20);
+            assertThat(s.get("guestPagesReported").asLong()).isPositive();
+            assertThat(s.get("deviceFaults").asLong()).isZero();
+            assertThat(s.get("commandErrors").asLong()).isZero();
+            if (api.equals("two-step")) {
+                assertThat(s.get("iovaAllocationsPerBuffer").asDouble()).isEqualTo(1.0);
+                assertThat(s.get("bookkeepingBytesPerPage").asDouble()).isBetween(8.0, 8.1);
+            } else {
+                assertThat(s.get("iovaAllocs").asLong()).isZero();
+                assertThat(s.get("bookkeepingBytesPerPage").asDouble()).as("scattered pages: an entry per page").isEqualTo(32.0);
+            }
+        }
+        Run text = dmactl("run", "migrate", "--size", "1MiB", "--guest-size", "64KiB", "--contiguous");
+        assertThat(text.code()).as(text.err()).isZero();
+        assertThat(text.out()).startsWith("run migrate: mlx5vf0 -> mlx5vf1 (backend iommu), api two-step, 1 MiB state, 64 KiB guest memory")
+                .containsPattern("stateEqual\\s+true");
+        Run bad = dmactl("run", "migrate", "--destination", "mlx5vf0");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).isEqualTo("dmactl: --destination mlx5vf0: the same VF as --device (expected: a second VF)\n");
+        Run notVf = dmactl("run", "migrate", "--destination", "rnic0");
+        assertThat(notVf.code()).isEqualTo(2);
+        assertThat(notVf.err()).isEqualTo("dmactl: --destination rnic0: a rnic, not an mlx5 VF (mlx5 VFs: mlx5vf0, mlx5vf1)\n");
     }
 
     @Test
