@@ -18,7 +18,11 @@ module io.dma4j.consumers {
     exports io.dma4j.consumers.rdma;
     exports io.dma4j.hw.rnic;
     exports io.dma4j.devices.rnic;
+    exports io.dma4j.consumers.vfio;
+    exports io.dma4j.hw.mlx5vf;
+    exports io.dma4j.devices.mlx5vf;
 
     provides io.dma4j.platform.device.DeviceModelFactory with io.dma4j.devices.nvme.NvmeController.Factory,
-            io.dma4j.devices.rnic.RnicModel.Factory;
+            io.dma4j.devices.rnic.RnicModel.Factory,
+            io.dma4j.devices.mlx5vf.Mlx5VfModel.Factory;
 }

@@ -1,0 +1,16 @@
+package io.dma4j.consumers.vfio;
+
+/** How migration data buffers are DMA-mapped for the device. */
+public enum Registration {
+    /**
+     * Since v6.16: the buffer is an array of pages (8 B each); one {@code dma_iova_try_alloc}
+     * for the whole buffer, each page linked at its offset, one {@code dma_iova_sync}; when
+     * the IOVA path is not available, each page is mapped and the MTT is the unmap record.
+     */
+    TWO_STEP,
+    /**
+     * Before v6.16: the pages become a scatter-gather table (one 32-byte entry per physically
+     * contiguous run, worst case one per page) mapped with {@code dma_map_sgtable}.
+     */
+    CLASSIC
+}
