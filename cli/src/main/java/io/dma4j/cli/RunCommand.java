@@ -29,9 +29,11 @@ import java.util.concurrent.Callable;
  * made of scattered pages, verifying every byte.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver; 'odp': RDMA on-demand paging on the RNIC), verifying every byte.",
+        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver; 'odp': RDMA on-demand paging on the RNIC; 'migrate': VFIO live migration of an mlx5 VF to a second one), verifying every byte.",
                 "nvme reports the requests run, IOPS, time spent mapping, bookkeeping per command and the backend's figures;",
-                "odp reports page faults (count, rate, ns per fault-in mean and p99), invalidations, pages mapped, bookkeeping per page, IOVA allocations, IOTLB flushes and device faults."})
+                "odp reports page faults (count, rate, ns per fault-in mean and p99), invalidations, pages mapped, bookkeeping per page, IOVA allocations, IOTLB flushes and device faults;",
+                "migrate reports precopy rounds, bytes per round, stop-copy bytes (the downtime proxy), buffers and pages registered, bookkeeping per page,",
+                "IOVA allocations per buffer, IOTLB flushes and device faults, and compares the destination's state and the guest memory with the source's."})
 final class RunCommand implements Callable<Integer> {
     /** The figures the summary shows when the device reports them. */
     private static final java.util.List<Metric> SUMMARY_METRICS = java.util.List.of(Metrics.IOVA_PEAK_RESERVED_GRANULES, Metrics.IOTLB_RANGE_INVALIDATIONS,
@@ -40,14 +42,34 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     RuntimeOptions options;
 
-    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme or odp.")
+    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme, odp or migrate.")
     String workload;
 
-    @Option(names = "--device", description = "The NVMe controller (nvme; default nvme0) or the RNIC (odp; default rnic0).")
+    @Option(names = "--device", description = "The NVMe controller (nvme; default nvme0), the RNIC (odp; default rnic0) or the source VF (migrate; default mlx5vf0).")
     String device;
 
-    @Option(names = "--size", defaultValue = "64MiB", description = "odp: the ODP region's size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--size", description = "odp: the ODP region's size (default 64MiB); migrate: the VF's device state (default 16MiB).")
     String size;
+
+    @Option(names = "--destination", defaultValue = "mlx5vf1", description = "migrate: the destination VF (default: ${DEFAULT-VALUE}).")
+    String destination;
+
+    @Option(names = "--guest-size", defaultValue = "4MiB", description = "migrate: the guest memory the VF writes (a power of two, 4KiB..4MiB; default: ${DEFAULT-VALUE}).")
+    String guestSize;
+
+    @Option(names = "--dirty-rate", defaultValue = "64",
+            description = "migrate: the VF's workload steps per MiB a precopy round moves (each changes 64 B of a state page and writes 64 B of guest memory; default: ${DEFAULT-VALUE}).")
+    double dirtyRate;
+
+    @Option(names = "--threshold", defaultValue = "1MiB", description = "migrate: stop copying when the dirty device state is at most this (default: ${DEFAULT-VALUE}).")
+    String threshold;
+
+    @Option(names = "--contiguous",
+            description = "migrate: leave the page allocator unfragmented (buffers then get contiguous pages; by default they get scattered ones, the classic design's worst case).")
+    boolean contiguous;
+
+    @Option(names = "--max-rounds", defaultValue = "16", description = "migrate: the most precopy rounds before stop-copy (default: ${DEFAULT-VALUE}).")
+    int maxRounds;
 
     @Option(names = "--implicit", description = "odp: register the whole address space as an implicit ODP region (children per 1 GiB window) instead of the region alone.")
     boolean implicit;
@@ -84,10 +106,38 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    private Integer migrate() {
+        String src = device == null ? "mlx5vf0" : device;
+        long state = ByteSize.parse(size == null ? "16MiB" : size);
+        if (state < 4096 || state % 4096 != 0 || state > (1L << 30)) {
+            throw new UsageException("--size " + size + " (expected: a multiple of 4 KiB up to 1 GiB)");
+        }
+        long guest = ByteSize.parse(guestSize);
+        if (guest < 4096 || guest > (4L << 20) || Long.bitCount(guest) != 1) {
+            throw new UsageException("--guest-size " + guestSize + " (expected: a power of two from 4KiB to 4MiB)");
+        }
+        if (!(dirtyRate >= 0) || dirtyRate > 1e6) {
+            throw new UsageException("--dirty-rate " + dirtyRate + " (expected: 0 to 1000000 steps per MiB)");
+        }
+        if (maxRounds < 1) {
+            throw new UsageException("--max-rounds " + maxRounds + " (expected: >= 1)");
+        }
+        if (src.equals(destination)) {
+            throw new UsageException("--destination " + destination + ": the same VF as --device (expected: a second VF)");
+        }
+        Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
+        MigrateRun.Options o = new MigrateRun.Options(src, destination, state, guest, dirtyRate, ByteSize.parse(threshold), maxRounds,
+                api == MapBench.Api.CLASSIC ? io.dma4j.consumers.vfio.Registration.CLASSIC : io.dma4j.consumers.vfio.Registration.TWO_STEP, !contiguous, seed, json);
+        return MigrateRun.run(options.configuration(defaults), options.machine, o, spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
     @Override
     public Integer call() {
-        if (!workload.equals("nvme") && !workload.equals("odp")) {
-            throw new UsageException("unknown workload '" + workload + "' (expected: nvme or odp)");
+        if (!workload.equals("nvme") && !workload.equals("odp") && !workload.equals("migrate")) {
+            throw new UsageException("unknown workload '" + workload + "' (expected: nvme, odp or migrate)");
+        }
+        if (workload.equals("migrate")) {
+            return migrate();
         }
         if (device == null) {
             device = workload.equals("odp") ? "rnic0" : "nvme0";
@@ -106,7 +156,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
         if (workload.equals("odp")) {
-            long region = ByteSize.parse(size);
+            long region = ByteSize.parse(size == null ? "64MiB" : size);
             if (region < (1 << 20) || region > (1L << 30) || region % 4096 != 0) {
                 throw new UsageException("--size " + size + " (expected: a multiple of 4 KiB from 1 MiB to 1 GiB)");
             }
