@@ -11,6 +11,7 @@ module io.dma4j.consumers {
     requires transitive io.dma4j.api;
 
     exports io.dma4j.consumers.block;
+    exports io.dma4j.hw;
     exports io.dma4j.consumers.nvme;
     exports io.dma4j.consumers.mm;
     exports io.dma4j.hw.nvme;

@@ -99,11 +99,10 @@ final class MigrateRun {
                 summary.put("guestPagesCopied", r.guestPagesCopied());
                 summary.put("buffersAllocated", src.buffersAllocated() + dst.buffersAllocated());
                 summary.put("buffersRegistered", src.registrations() + dst.registrations());
-                summary.put("pagesRegistered", src.pagesRegistered() + dst.pagesRegistered());
+                long pages = src.pagesRegistered() + dst.pagesRegistered();
                 long regs = src.registrations() + dst.registrations();
-                summary.put("bookkeepingBytesPerPage", regs == 0 ? 0.0
-                        : (src.bookkeepingPerPage() * src.pagesRegistered() + dst.bookkeepingPerPage() * dst.pagesRegistered())
-                        / (src.pagesRegistered() + dst.pagesRegistered()));
+                summary.put("pagesRegistered", pages);
+                summary.put("bookkeepingBytesPerPage", pages == 0 ? 0.0 : (double) (src.bookkeepingRegisteredBytes() + dst.bookkeepingRegisteredBytes()) / pages);
                 summary.put("peakBookkeepingBytes", src.peakBookkeepingBytes() + dst.peakBookkeepingBytes());
                 summary.put("iovaAllocationsPerBuffer", regs == 0 ? 0.0 : (double) (src.iovaAllocations() + dst.iovaAllocations()) / regs);
                 summary.put("fallbackBuffers", src.fallbackBuffers() + dst.fallbackBuffers());

@@ -39,6 +39,19 @@ public final class ByteSize {
         }
     }
 
+    /**
+     * Parses the value of the option {@code name} (a model option, a setting).
+     *
+     * @throws IllegalArgumentException as {@link #parse}, the message starting with the option's name
+     */
+    public static long parseOption(String name, String text) {
+        try {
+            return parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The largest binary unit that divides the value exactly: "16 KiB", "2047 MiB", "4097 B". */
     public static String format(long bytes) {
         int u = 0;

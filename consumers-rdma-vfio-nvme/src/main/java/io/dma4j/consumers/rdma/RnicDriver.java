@@ -1,5 +1,6 @@
 package io.dma4j.consumers.rdma;
 
+import io.dma4j.hw.Queues;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaMapper;
 import io.dma4j.consumers.mm.HmmDmaMap;
@@ -260,7 +261,7 @@ public final class RnicDriver implements AutoCloseable {
         cpu.writeLong(regs + Rnic.REG_SQ_DOORBELL, ++sqTail);
         while (true) {
             long cqe = (cqHead % CQ_DEPTH) * Rnic.CQE_SIZE;
-            if (owner(cq, cqe + Rnic.OWNER) == Rnic.ownerBit(cqHead, CQ_DEPTH)) {
+            if (owner(cq, cqe + Rnic.OWNER) == Queues.ownerBit(cqHead, CQ_DEPTH)) {
                 MemorySegment c = cq.cpu();
                 Completion done = new Completion(c.get(LONG, cqe + Rnic.CQE_WR_ID), c.get(ValueLayout.JAVA_BYTE, cqe + Rnic.CQE_STATUS) & 0xFF,
                         c.get(INT, cqe + Rnic.CQE_BYTES) & 0xFFFF_FFFFL);
@@ -268,7 +269,7 @@ public final class RnicDriver implements AutoCloseable {
                 return done;
             }
             long eqe = (eqHead % EQ_DEPTH) * Rnic.EQE_SIZE;
-            if (owner(eq, eqe + Rnic.OWNER) == Rnic.ownerBit(eqHead, EQ_DEPTH)) {
+            if (owner(eq, eqe + Rnic.OWNER) == Queues.ownerBit(eqHead, EQ_DEPTH)) {
                 MemorySegment e = eq.cpu();
                 int token = e.get(INT, eqe + Rnic.EQE_TOKEN);
                 int key = e.get(INT, eqe + Rnic.EQE_MKEY);

@@ -1,5 +1,6 @@
 package io.dma4j.consumers.vfio;
 
+import io.dma4j.hw.Queues;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMapper;
@@ -177,7 +178,7 @@ public final class Mlx5VfDriver implements AutoCloseable {
     synchronized Event nextEvent() {
         long at = (eqHead % EQ_DEPTH) * Mlx5Vf.EQE_SIZE;
         MemorySegment q = eq.cpu();
-        if ((q.get(ValueLayout.JAVA_BYTE, at + Mlx5Vf.OWNER) & 1) != Mlx5Vf.ownerBit(eqHead, EQ_DEPTH)) {
+        if ((q.get(ValueLayout.JAVA_BYTE, at + Mlx5Vf.OWNER) & 1) != Queues.ownerBit(eqHead, EQ_DEPTH)) {
             return null;
         }
         Event e = new Event(q.get(ValueLayout.JAVA_BYTE, at + Mlx5Vf.EQE_TYPE) & 0xFF, q.get(ValueLayout.JAVA_BYTE, at + Mlx5Vf.EQE_STATUS) & 0xFF,
@@ -402,26 +403,27 @@ public final class Mlx5VfDriver implements AutoCloseable {
 
     /** Copies {@code len} bytes at {@code offset} of the buffer into {@code dst} at {@code dstOffset}. */
     void read(DataBuffer buf, long offset, MemorySegment dst, long dstOffset, long len) {
-        while (len > 0) {
-            int page = (int) (offset / PAGE);
-            long in = offset % PAGE;
-            long n = Math.min(len, PAGE - in);
-            cpu.read(buf.pages[page] + in, dst, dstOffset, n);
-            offset += n;
-            dstOffset += n;
-            len -= n;
-        }
+        copy(buf, offset, dst, dstOffset, len, false);
     }
 
     /** Copies {@code len} bytes of {@code src} at {@code srcOffset} to {@code offset} of the buffer. */
     void write(DataBuffer buf, long offset, MemorySegment src, long srcOffset, long len) {
+        copy(buf, offset, src, srcOffset, len, true);
+    }
+
+    /** Page by page between the buffer at {@code offset} and {@code seg} at {@code segOffset}. */
+    private void copy(DataBuffer buf, long offset, MemorySegment seg, long segOffset, long len, boolean intoBuffer) {
         while (len > 0) {
-            int page = (int) (offset / PAGE);
             long in = offset % PAGE;
             long n = Math.min(len, PAGE - in);
-            cpu.write(buf.pages[page] + in, src, srcOffset, n);
+            long phys = buf.pages[(int) (offset / PAGE)] + in;
+            if (intoBuffer) {
+                cpu.write(phys, seg, segOffset, n);
+            } else {
+                cpu.read(phys, seg, segOffset, n);
+            }
             offset += n;
-            srcOffset += n;
+            segOffset += n;
             len -= n;
         }
     }
@@ -446,6 +448,11 @@ public final class Mlx5VfDriver implements AutoCloseable {
     /** Mapping bookkeeping bytes per registered page, over every registration so far. */
     public synchronized double bookkeepingPerPage() {
         return pagesRegistered == 0 ? 0 : (double) bookkeepingRegistered / pagesRegistered;
+    }
+
+    /** Mapping bookkeeping of every registration so far (the numerator of {@link #bookkeepingPerPage()}). */
+    public synchronized long bookkeepingRegisteredBytes() {
+        return bookkeepingRegistered;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.dma4j.devices.mlx5vf;
 
+import io.dma4j.hw.Queues;
 import io.dma4j.hw.mlx5vf.Mlx5Vf;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.device.Device;
@@ -167,12 +168,7 @@ public final class Mlx5VfModel implements DeviceModel, RegisterHandler {
 
     private static long size(Map<String, String> o, String key, String dflt) {
         String text = o.getOrDefault(key, dflt);
-        long v;
-        try {
-            v = ByteSize.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
-        }
+        long v = ByteSize.parseOption(key, text);
         if (v <= 0) {
             throw new IllegalArgumentException(key + ": " + text + " (expected: > 0)");
         }
@@ -673,7 +669,7 @@ public final class Mlx5VfModel implements DeviceModel, RegisterHandler {
         event.set(LONG, Mlx5Vf.EQE_OUT0, out0);
         event.set(LONG, Mlx5Vf.EQE_OUT1, out1);
         event.set(INT, Mlx5Vf.EQE_STATE, st);
-        event.set(ValueLayout.JAVA_BYTE, Mlx5Vf.OWNER, (byte) Mlx5Vf.ownerBit(eqTail, size));
+        event.set(ValueLayout.JAVA_BYTE, Mlx5Vf.OWNER, (byte) Queues.ownerBit(eqTail, size));
         port.write(reg(Mlx5Vf.REG_EQ_BASE) + (eqTail % size) * Mlx5Vf.EQE_SIZE, event, 0, Mlx5Vf.EQE_SIZE);
         eqTail++;
         return Mlx5Vf.ST_OK;

@@ -74,12 +74,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         this.device = device;
         this.port = device.port();
         String sizeText = device.modelOptions().getOrDefault("namespaceSize", "1GiB");
-        long size;
-        try {
-            size = io.dma4j.platform.ByteSize.parse(sizeText);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("namespaceSize: " + e.getMessage(), e);
-        }
+        long size = io.dma4j.platform.ByteSize.parseOption("namespaceSize", sizeText);
         if (size <= 0 || size % Nvme.LBA != 0) {
             throw new IllegalArgumentException("namespaceSize: " + sizeText + " (expected: a positive multiple of " + Nvme.LBA + " bytes)");
         }

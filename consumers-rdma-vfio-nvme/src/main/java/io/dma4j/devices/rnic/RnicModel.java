@@ -1,5 +1,6 @@
 package io.dma4j.devices.rnic;
 
+import io.dma4j.hw.Queues;
 import io.dma4j.hw.rnic.Rnic;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.device.Device;
@@ -107,12 +108,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         this.device = device;
         this.port = device.port();
         String text = device.modelOptions().getOrDefault("remoteMemory", "64MiB");
-        long size;
-        try {
-            size = ByteSize.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("remoteMemory: " + e.getMessage(), e);
-        }
+        long size = ByteSize.parseOption("remoteMemory", text);
         if (size <= 0) {
             throw new IllegalArgumentException("remoteMemory: " + text + " (expected: > 0)");
         }
@@ -435,7 +431,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         entry.set(INT, Rnic.EQE_MKEY, lkey);
         entry.set(INT, Rnic.EQE_BYTES, (int) Math.min(bytes, Integer.MAX_VALUE));
         entry.set(LONG, Rnic.EQE_VA, pageVa);
-        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Rnic.ownerBit(eqTail, eqSize));
+        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Queues.ownerBit(eqTail, eqSize));
         long at = reg(Rnic.REG_EQ_BASE) + (eqTail % eqSize) * Rnic.EQE_SIZE;
         if (port.write(at, entry, 0, Rnic.EQE_SIZE) < Rnic.EQE_SIZE) {
             complete(Rnic.WC_LOC_ACCESS_ERR, progress);
@@ -453,7 +449,7 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
         entry.set(INT, Rnic.CQE_BYTES, (int) bytes);
         entry.set(ValueLayout.JAVA_BYTE, Rnic.CQE_STATUS, (byte) status);
         entry.set(ValueLayout.JAVA_BYTE, Rnic.CQE_OPCODE, (byte) opcode);
-        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Rnic.ownerBit(cqTail, cqSize));
+        entry.set(ValueLayout.JAVA_BYTE, Rnic.OWNER, (byte) Queues.ownerBit(cqTail, cqSize));
         port.write(reg(Rnic.REG_CQ_BASE) + (cqTail % cqSize) * Rnic.CQE_SIZE, entry, 0, Rnic.CQE_SIZE);
         cqTail++;
         completions++;

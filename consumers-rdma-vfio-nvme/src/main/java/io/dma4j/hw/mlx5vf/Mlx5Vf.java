@@ -213,11 +213,6 @@ public final class Mlx5Vf {
     /** Record size: index and page. */
     public static final int IMG_RECORD = 4 + PAGE;
 
-    /** The owner bit of entry {@code index} (a free-running count) in a queue of {@code size} entries. */
-    public static int ownerBit(long index, long size) {
-        return (index / size) % 2 == 0 ? 1 : 0;
-    }
-
     /** Bytes of an image of {@code records} records. */
     public static long imageBytes(long records) {
         return IMAGE_HEADER + records * IMG_RECORD;

@@ -189,9 +189,4 @@ public final class Rnic {
     public static final int EQE_PAGE_FAULT = 0x0c;
     /** Page-fault flag: the device needs write access. */
     public static final int FAULT_WRITE = 1;
-
-    /** The owner bit of entry {@code index} (a free-running count) in a queue of {@code size} entries: 1 on the first pass, flipped on every wrap. */
-    public static int ownerBit(long index, long size) {
-        return (index / size) % 2 == 0 ? 1 : 0;
-    }
 }
