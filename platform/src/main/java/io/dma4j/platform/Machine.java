@@ -90,14 +90,14 @@ public final class Machine implements AutoCloseable {
         try {
             int i = 0;
             for (MemoryRange m : d.memory()) {
-                regions.add(new Region("dram" + i++, Region.Kind.DRAM, m.base(), m.size(), new SparseMemory(m.size()), null));
+                regions.add(new Region("dram" + i++, Region.Kind.DRAM, m.base(), m.size(), new SparseMemory(m.size(), m.base()), null));
             }
             Map<String, List<RegisterFile>> registerFiles = new HashMap<>();
             for (DeviceSpec s : d.devices()) {
                 for (BarSpec b : s.bars()) {
                     String name = s.name() + ".bar" + b.index();
                     if (b.kind() == Bar.Kind.MEMORY) {
-                        regions.add(new Region(name, Region.Kind.BAR_MEMORY, b.address(), b.size(), new SparseMemory(b.size()), null));
+                        regions.add(new Region(name, Region.Kind.BAR_MEMORY, b.address(), b.size(), new SparseMemory(b.size(), b.address()), null));
                     } else {
                         RegisterFile rf = new RegisterFile(b.size());
                         registerFiles.computeIfAbsent(s.name(), k -> new ArrayList<>()).add(rf);

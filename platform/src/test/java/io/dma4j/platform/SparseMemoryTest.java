@@ -87,6 +87,29 @@ class SparseMemoryTest {
     }
 
     @Test
+    void chunksFollowTheAddressSpaceWhenTheBaseIsNotFourMibAligned() {
+        long base = 1L << 20; // the default machine's low DRAM
+        try (SparseMemory m = new SparseMemory(15L << 20, base)) {
+            long block = (4L << 20) - base; // physical 4 MiB, an order-10 buddy block
+            MemorySegment v = m.view(block, 4L << 20);
+            v.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, 0x1122334455667788L);
+            v.set(ValueLayout.JAVA_LONG_UNALIGNED, (4L << 20) - 8, -2L);
+            assertThat(m.getLong(block)).isEqualTo(0x1122334455667788L);
+            assertThat(m.getLong(block + (4L << 20) - 8)).isEqualTo(-2L);
+            assertThat(m.touchedChunks()).as("one chunk holds the whole block").isEqualTo(1);
+            m.putLong(block - 4, 0x0102030405060708L); // straddles the physical 4 MiB boundary
+            assertThat(m.getLong(block - 4)).isEqualTo(0x0102030405060708L);
+            assertThat(m.getInt(block)).isEqualTo(0x01020304);
+            assertThatThrownBy(() -> m.view(block - 4096, 8192))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crosses a 4 MiB chunk boundary");
+            m.write(m.size() - 4096, MemorySegment.ofArray(new byte[4096]).fill((byte) 7), 0, 4096); // the last chunk is short
+            assertThat(m.getByte(m.size() - 1)).isEqualTo((byte) 7);
+        }
+        assertThatThrownBy(() -> new SparseMemory(4096, 100)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("base: 0x64 (expected: a non-negative multiple of 4 KiB)");
+    }
+
+    @Test
     void outOfRangeAndClosedAccessesAreRefused() {
         SparseMemory m = new SparseMemory(1L << 20);
         assertThatThrownBy(() -> m.getLong((1L << 20) - 4)).isInstanceOf(IndexOutOfBoundsException.class)

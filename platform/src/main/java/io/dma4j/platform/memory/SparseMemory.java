@@ -14,8 +14,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>Offsets are relative to the start of the storage (0 .. {@link #size()}). Multi-byte
  * values are little-endian, as on x86 and PCIe. A chunk is {@link #CHUNK_SIZE} bytes and
- * naturally aligned, so any naturally aligned block of at most 4 MiB (every buddy
- * allocation) lies inside one chunk and can be viewed as one {@link MemorySegment}.
+ * naturally aligned in the address space the storage is placed at (the {@code base} given
+ * to {@link #SparseMemory(long, long)}), so any block of at most 4 MiB that is naturally
+ * aligned there (every buddy allocation) lies inside one chunk and can be viewed as one
+ * {@link MemorySegment}, whatever the alignment of the region's base.
  *
  * <p>Thread safety: all methods may be called from any thread. Chunk allocation is
  * race-free; concurrent accesses to the same bytes behave like plain memory (no ordering
@@ -35,6 +37,8 @@ public final class SparseMemory implements AutoCloseable {
     private static final MemorySegment ZEROS = Arena.global().allocate(64 * 1024, 4096);
 
     private final long size;
+    /** Where offset 0 lies inside its 4 MiB chunk: the base address modulo {@link #CHUNK_SIZE}. */
+    private final long phase;
     private final Arena arena = Arena.ofShared();
     private final AtomicReferenceArray<AtomicReferenceArray<MemorySegment>> directory;
     private final AtomicLong touchedChunks = new AtomicLong();
@@ -46,11 +50,28 @@ public final class SparseMemory implements AutoCloseable {
      * @throws IllegalArgumentException if size is not positive or not a multiple of 4 KiB
      */
     public SparseMemory(long size) {
+        this(size, 0);
+    }
+
+    /**
+     * Creates storage of {@code size} bytes placed at address {@code base}: its chunks are
+     * naturally aligned 4 MiB blocks of that address space, so a view of any naturally aligned
+     * block up to 4 MiB there succeeds even when the base is not 4 MiB aligned (the default
+     * machine's low DRAM starts at 1 MiB). Nothing is allocated until written.
+     *
+     * @throws IllegalArgumentException if size is not positive or not a multiple of 4 KiB, or
+     *                                  base is negative or not 4 KiB aligned
+     */
+    public SparseMemory(long size, long base) {
         if (size <= 0 || (size & 0xFFF) != 0) {
             throw new IllegalArgumentException("size: 0x" + Long.toHexString(size) + " (expected: a positive multiple of 4 KiB)");
         }
+        if (base < 0 || (base & 0xFFF) != 0) {
+            throw new IllegalArgumentException("base: 0x" + Long.toHexString(base) + " (expected: a non-negative multiple of 4 KiB)");
+        }
         this.size = size;
-        long chunks = (size + CHUNK_SIZE - 1) >>> CHUNK_SHIFT;
+        this.phase = base & (CHUNK_SIZE - 1);
+        long chunks = (phase + size + CHUNK_SIZE - 1) >>> CHUNK_SHIFT;
         long leaves = (chunks + LEAF_SIZE - 1) >>> LEAF_SHIFT;
         if (leaves > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("size: 0x" + Long.toHexString(size) + " (expected: below 2^63 bytes)");
@@ -70,7 +91,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Copies {@code len} bytes at {@code offset} into {@code dst} at {@code dstOffset}. */
     public void read(long offset, MemorySegment dst, long dstOffset, long len) {
-        check(offset, len);
+        offset = check(offset, len);
         while (len > 0) {
             long inChunk = CHUNK_SIZE - (offset & (CHUNK_SIZE - 1));
             long n = Math.min(len, inChunk);
@@ -88,7 +109,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Copies {@code len} bytes from {@code src} at {@code srcOffset} to {@code offset}. */
     public void write(long offset, MemorySegment src, long srcOffset, long len) {
-        check(offset, len);
+        offset = check(offset, len);
         while (len > 0) {
             long inChunk = CHUNK_SIZE - (offset & (CHUNK_SIZE - 1));
             long n = Math.min(len, inChunk);
@@ -109,8 +130,8 @@ public final class SparseMemory implements AutoCloseable {
      * Allocates nothing; untouched source memory copies as zeros.
      */
     public static void copy(SparseMemory src, long srcOffset, SparseMemory dst, long dstOffset, long len) {
-        src.check(srcOffset, len);
-        dst.check(dstOffset, len);
+        srcOffset = src.check(srcOffset, len);
+        dstOffset = dst.check(dstOffset, len);
         boolean backward = src == dst && dstOffset > srcOffset && dstOffset < srcOffset + len;
         long done = 0;
         while (done < len) {
@@ -154,7 +175,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Sets {@code len} bytes at {@code offset} to {@code value}; zero-filling untouched chunks allocates nothing. */
     public void fill(long offset, long len, byte value) {
-        check(offset, len);
+        offset = check(offset, len);
         while (len > 0) {
             long inChunk = CHUNK_SIZE - (offset & (CHUNK_SIZE - 1));
             long n = Math.min(len, inChunk);
@@ -173,20 +194,20 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Reads one byte. */
     public byte getByte(long offset) {
-        check(offset, 1);
+        offset = check(offset, 1);
         MemorySegment chunk = chunkOrNull(offset);
         return chunk == null ? 0 : chunk.get(ValueLayout.JAVA_BYTE, offset & (CHUNK_SIZE - 1));
     }
 
     /** Writes one byte. */
     public void putByte(long offset, byte value) {
-        check(offset, 1);
+        offset = check(offset, 1);
         chunkForWrite(offset).set(ValueLayout.JAVA_BYTE, offset & (CHUNK_SIZE - 1), value);
     }
 
     /** Reads a little-endian 32-bit value (any alignment). */
     public int getInt(long offset) {
-        check(offset, 4);
+        offset = check(offset, 4);
         if (!sameChunk(offset, 4)) {
             return (int) getBytesLe(offset, 4);
         }
@@ -196,7 +217,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Writes a little-endian 32-bit value (any alignment). */
     public void putInt(long offset, int value) {
-        check(offset, 4);
+        offset = check(offset, 4);
         if (!sameChunk(offset, 4)) {
             putBytesLe(offset, 4, value);
             return;
@@ -206,7 +227,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Reads a little-endian 64-bit value (any alignment). */
     public long getLong(long offset) {
-        check(offset, 8);
+        offset = check(offset, 8);
         if (!sameChunk(offset, 8)) {
             return getBytesLe(offset, 8);
         }
@@ -216,7 +237,7 @@ public final class SparseMemory implements AutoCloseable {
 
     /** Writes a little-endian 64-bit value (any alignment). */
     public void putLong(long offset, long value) {
-        check(offset, 8);
+        offset = check(offset, 8);
         if (!sameChunk(offset, 8)) {
             putBytesLe(offset, 8, value);
             return;
@@ -231,12 +252,12 @@ public final class SparseMemory implements AutoCloseable {
      * @throws IllegalArgumentException if the range crosses a 4 MiB chunk boundary
      */
     public MemorySegment view(long offset, long len) {
-        check(offset, len);
-        if (!sameChunk(offset, len)) {
+        long at = check(offset, len);
+        if (!sameChunk(at, len)) {
             throw new IllegalArgumentException("view at 0x" + Long.toHexString(offset) + " size 0x" + Long.toHexString(len)
                     + " crosses a 4 MiB chunk boundary (expected: a range inside one naturally aligned 4 MiB block)");
         }
-        return chunkForWrite(offset).asSlice(offset & (CHUNK_SIZE - 1), len);
+        return chunkForWrite(at).asSlice(at & (CHUNK_SIZE - 1), len);
     }
 
     /** Frees all chunks; further accesses throw {@link IllegalStateException}. Idempotent. */
@@ -252,21 +273,24 @@ public final class SparseMemory implements AutoCloseable {
         return len <= CHUNK_SIZE && (offset >>> CHUNK_SHIFT) == ((offset + len - 1) >>> CHUNK_SHIFT);
     }
 
-    private long getBytesLe(long offset, int n) {
+    /** {@code n} bytes at storage position {@code at}, little-endian, across a chunk boundary. */
+    private long getBytesLe(long at, int n) {
         long v = 0;
         for (int i = n - 1; i >= 0; i--) {
-            v = (v << 8) | (getByte(offset + i) & 0xFF);
+            MemorySegment chunk = chunkOrNull(at + i);
+            v = (v << 8) | ((chunk == null ? 0 : chunk.get(ValueLayout.JAVA_BYTE, (at + i) & (CHUNK_SIZE - 1))) & 0xFF);
         }
         return v;
     }
 
-    private void putBytesLe(long offset, int n, long v) {
+    private void putBytesLe(long at, int n, long v) {
         for (int i = 0; i < n; i++) {
-            putByte(offset + i, (byte) (v >>> (8 * i)));
+            chunkForWrite(at + i).set(ValueLayout.JAVA_BYTE, (at + i) & (CHUNK_SIZE - 1), (byte) (v >>> (8 * i)));
         }
     }
 
-    private void check(long offset, long len) {
+    /** Checks {@code [offset, offset + len)} and returns the storage position of {@code offset} (chunk index and offset in it). */
+    private long check(long offset, long len) {
         if (offset < 0 || len < 0 || offset > size - len) {
             throw new IndexOutOfBoundsException("offset 0x" + Long.toHexString(offset) + " length 0x" + Long.toHexString(len)
                     + " outside memory of size 0x" + Long.toHexString(size));
@@ -274,6 +298,7 @@ public final class SparseMemory implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("memory is closed (its machine was closed)");
         }
+        return offset + phase;
     }
 
     private MemorySegment chunkOrNull(long offset) {
@@ -300,7 +325,7 @@ public final class SparseMemory implements AutoCloseable {
         int slot = (int) (index & (LEAF_SIZE - 1));
         MemorySegment chunk = leaf.get(slot);
         if (chunk == null) {
-            long bytes = Math.min(CHUNK_SIZE, size - (index << CHUNK_SHIFT));
+            long bytes = Math.min(CHUNK_SIZE, phase + size - (index << CHUNK_SHIFT));
             chunk = arena.allocate(bytes, 4096); // zeroed by the arena
             leaf.set(slot, chunk);
             touchedChunks.incrementAndGet();

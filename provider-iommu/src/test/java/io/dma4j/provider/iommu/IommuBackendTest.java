@@ -434,6 +434,19 @@ class IommuBackendTest {
     }
 
     @Test
+    void theLargestCoherentAllocationWorksInDramThatStartsAtOneMib() {
+        DmaMapper m = setUp("strict", "dmatest1", Map.of());
+        // 2 MiB + 16 needs an order-10 (4 MiB) block; the default machine's low DRAM starts at
+        // 1 MiB, and the block's CPU view once crossed the storage's region-relative chunks
+        CoherentBuffer b = m.allocCoherent((2L << 20) + 16, 0);
+        assertThat(b.phys() & ((4L << 20) - 1)).as("a naturally aligned order-10 block").isZero();
+        b.cpu().set(ValueLayout.JAVA_LONG_UNALIGNED, (2L << 20) + 8, 0xFEEDL);
+        assertThat(copy("dmatest1", b.dmaAddress() + (2L << 20) + 8, b.dmaAddress(), 8)).isEqualTo(CopyEngine.STATUS_DONE);
+        assertThat(b.cpu().get(ValueLayout.JAVA_LONG_UNALIGNED, 0)).isEqualTo(0xFEEDL);
+        m.freeCoherent(b);
+    }
+
+    @Test
     void aSixtyFourKiBGranuleFormatWorksEndToEnd() {
         DmaMapper m = setUp("strict", "dmatest1", Map.of("dma4j.iommu.format", "arm-lpae-64k"));
         long src = page();
