@@ -84,7 +84,7 @@ final class MigrateRun {
                 summary.put("source", o.source());
                 summary.put("destination", o.destination());
                 summary.put("backend", rt.backendFor(o.source()).name());
-                summary.put("api", o.registration() == Registration.CLASSIC ? "classic" : "two-step");
+                summary.put("api", o.registration().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
                 summary.put("stateBytes", o.stateSize());
                 summary.put("guestBytes", o.guestSize());
                 summary.put("stateEqual", stateEqual);

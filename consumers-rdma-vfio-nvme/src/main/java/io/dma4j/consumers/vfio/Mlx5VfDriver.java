@@ -242,8 +242,15 @@ public final class Mlx5VfDriver implements AutoCloseable {
         return buf;
     }
 
-    /** {@code mlx5vf_dmamap_data_buffer}: the command buffer with the MTT, the DMA registration, the key. */
-    synchronized void dmaMap(DataBuffer buf, DmaDirection dir) {
+    /**
+     * {@code mlx5vf_dmamap_data_buffer}: the command buffer with the MTT, the DMA registration
+     * (as {@link #registration()} says), the memory key. Does nothing when the buffer is
+     * already mapped.
+     *
+     * @throws VfioMigrationException {@code ENOMEM} when the mapping fails, or the device's
+     *         error for CREATE_MKEY; nothing stays mapped
+     */
+    public synchronized void dmaMap(DataBuffer buf, DmaDirection dir) {
         if (buf.dmaed) {
             return;
         }
@@ -289,7 +296,7 @@ public final class Mlx5VfDriver implements AutoCloseable {
         int n = buf.pages.length;
         int i = 0;
         try {
-            if (mapper.iovaTryAlloc(buf.state, 0, (long) n * PAGE)) {
+            if (registration == Registration.TWO_STEP && mapper.iovaTryAlloc(buf.state, 0, (long) n * PAGE)) {
                 iovaAllocations++;
                 long base = buf.state.addr();
                 for (; i < n; i++) {
@@ -360,8 +367,12 @@ public final class Mlx5VfDriver implements AutoCloseable {
         }
     }
 
-    /** Undoes {@link #dmaMap}: key, DMA, command buffer (the pages stay). */
-    synchronized void dmaUnmap(DataBuffer buf) {
+    /**
+     * Undoes {@link #dmaMap}: key, DMA, command buffer (the pages stay, so the buffer can be
+     * mapped again). Does nothing when the buffer is not mapped. A DESTROY_MKEY the device
+     * refuses is rethrown after the DMA side is torn down all the same.
+     */
+    public synchronized void dmaUnmap(DataBuffer buf) {
         if (!buf.dmaed) {
             return;
         }

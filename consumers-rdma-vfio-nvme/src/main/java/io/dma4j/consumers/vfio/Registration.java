@@ -9,6 +9,14 @@ public enum Registration {
      */
     TWO_STEP,
     /**
+     * {@link #TWO_STEP}'s fallback taken on purpose: the buffer is still an array of pages, but
+     * each page is mapped with its own {@code dma_map_phys} and the MTT is the unmap record,
+     * as when {@code dma_iova_try_alloc} answers false. It is what the two-step path is
+     * measured against (one IOVA allocation and one IOTLB flush per page instead of one per
+     * buffer).
+     */
+    PER_PAGE,
+    /**
      * Before v6.16: the pages become a scatter-gather table (one 32-byte entry per physically
      * contiguous run, worst case one per page) mapped with {@code dma_map_sgtable}.
      */

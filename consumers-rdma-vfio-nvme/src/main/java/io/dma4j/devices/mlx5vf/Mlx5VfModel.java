@@ -404,7 +404,7 @@ public final class Mlx5VfModel implements DeviceModel, RegisterHandler {
     }
 
     private int createMkey(long in, long npages) {
-        if (npages <= 0 || npages > maxSaveSize / Mlx5Vf.PAGE + 1) {
+        if (npages <= 0 || npages > Mlx5Vf.MAX_MKEY_PAGES) {
             return Mlx5Vf.ST_BAD_PARAM;
         }
         int n = (int) npages;

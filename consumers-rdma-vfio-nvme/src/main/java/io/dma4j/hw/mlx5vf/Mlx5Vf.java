@@ -100,7 +100,10 @@ public final class Mlx5Vf {
     public static final int CMD_SUSPEND_VHCA = 0xb12;
     /** RESUME_VHCA: flags as for suspend. */
     public static final int CMD_RESUME_VHCA = 0xb13;
-    /** CREATE_MKEY: ARG0 = DMA address of the create-mkey input, ARG1 = pages; OUT0 = the key. */
+    /**
+     * CREATE_MKEY: ARG0 = DMA address of the create-mkey input, ARG1 = pages (1 to
+     * {@link #MAX_MKEY_PAGES}); OUT0 = the key.
+     */
     public static final int CMD_CREATE_MKEY = 0x200;
     /** DESTROY_MKEY: key MKEY. */
     public static final int CMD_DESTROY_MKEY = 0x202;
@@ -133,6 +136,8 @@ public final class Mlx5Vf {
 
     /** Create-mkey input header size; the MTT follows. */
     public static final int MKEY_IN_HEADER = 16;
+    /** The most pages one key covers: 4 GiB, the reach of SAVE's and LOAD's 32-bit size field. */
+    public static final int MAX_MKEY_PAGES = 1 << 20;
     /** Create-mkey input: translation size in octwords (u32). */
     public static final int MKEY_IN_OCTWORDS = 0;
     /** Create-mkey input: log2 page size (u8). */

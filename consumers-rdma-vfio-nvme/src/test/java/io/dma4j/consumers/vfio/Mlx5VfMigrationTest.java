@@ -439,6 +439,26 @@ class Mlx5VfMigrationTest {
     }
 
     @Test
+    void perPageRegistrationMapsEachPageBehindTheIommuAndUnmapsThemAll() {
+        setUp("strict", Registration.PER_PAGE);
+        DataBuffer b = src.allocDataBuffer(16, DmaDirection.FROM_DEVICE);
+        assertThat(b.usesIova()).isFalse();
+        assertThat(src.fallbackBuffers()).isEqualTo(1);
+        assertThat(src.iovaAllocations()).isZero();
+        assertThat(b.bookkeepingBytes()).as("the MTT is the unmap record: 8 B/page + 16").isEqualTo(16 * 8 + 16);
+        MemorySegment got = arena.allocate(PAGE);
+        long faults = machine.device("mlx5vf0").port().faultCount();
+        for (int i = 0; i < 16; i++) {
+            assertThat(b.mtt(i)).as("page %d behind an IOVA of its own", i).isNotEqualTo(b.page(i));
+            assertThat(machine.device("mlx5vf0").port().write(b.mtt(i), got, 0, PAGE)).as("the VF reaches page %d", i).isEqualTo(PAGE);
+        }
+        long last = b.mtt(15);
+        src.freeDataBuffer(b);
+        assertThat(machine.device("mlx5vf0").port().write(last, got, 0, PAGE)).as("strict: every page unmapped").isZero();
+        assertThat(machine.device("mlx5vf0").port().faultCount()).isEqualTo(faults + 1);
+    }
+
+    @Test
     void classicRegistrationKeepsAScatterlistEntryPerContiguousRun() {
         setUp("strict", Registration.CLASSIC);
         DataBuffer b = src.allocDataBuffer(64, DmaDirection.FROM_DEVICE);
