@@ -101,8 +101,15 @@ final class FlushQueue {
             freeFinished(r);
             if (r.full()) {
                 fullFlushes.incrementAndGet();
-                flushAll();
-                freeFinished(r);
+                // The kernel's queue_iova flushes once and adds the entry. If another thread's
+                // flush started before ours and is still running, the finish count our flush
+                // leaves can equal the ring's stamps, so nothing retires and the add would wrap
+                // the ring to empty, losing every queued IOVA. Flush again until there is room:
+                // each flush of ours raises the finish count, so this ends.
+                do {
+                    flushAll();
+                    freeFinished(r);
+                } while (r.full());
             }
             r.pfn[r.tail] = pfn;
             r.pages[r.tail] = pages;
