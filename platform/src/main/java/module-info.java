@@ -12,6 +12,7 @@ module io.dma4j.platform {
     exports io.dma4j.platform.pci;
     exports io.dma4j.platform.device;
     exports io.dma4j.platform.description;
+    exports io.dma4j.platform.fault;
 
     uses io.dma4j.platform.device.DeviceModelFactory;
     provides io.dma4j.platform.device.DeviceModelFactory with io.dma4j.platform.device.CopyEngine.Factory;

@@ -1,5 +1,6 @@
 package io.dma4j.platform;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.description.MachineDescription;
 import io.dma4j.platform.description.MachineDescription.BarSpec;
 import io.dma4j.platform.description.MachineDescription.DeviceSpec;
@@ -51,8 +52,12 @@ public final class Machine implements AutoCloseable {
     private final Map<String, Device.Control> controls;
     private boolean controlClaimed;
 
+    private final FaultInjector injector;
+
     private Machine(MachineDescription description, PhysicalAddressSpace space, PageAllocator pages, PciFabric fabric,
-                    Map<String, Device> devices, Map<String, Device.Control> controls, Map<String, IommuUnit> iommus, FaultLog faults) {
+                    Map<String, Device> devices, Map<String, Device.Control> controls, Map<String, IommuUnit> iommus, FaultLog faults,
+                    FaultInjector injector) {
+        this.injector = injector;
         this.controls = controls;
         this.description = description;
         this.space = space;
@@ -117,6 +122,7 @@ public final class Machine implements AutoCloseable {
             }
             PciFabric fabric = fb.build();
             FaultLog faults = new FaultLog();
+            FaultInjector injector = new FaultInjector();
             Map<String, IommuUnit> iommus = new LinkedHashMap<>();
             for (IommuUnit u : d.iommus()) {
                 iommus.put(u.name(), u);
@@ -130,7 +136,7 @@ public final class Machine implements AutoCloseable {
                 for (BarSpec b : s.bars()) {
                     bars.add(new Bar(s.name(), b.index(), b.address(), b.address() - busOffset, b.size(), b.kind()));
                 }
-                DmaPort port = new DmaPort(s.name(), space, faults, new OffsetTranslation(s.attributes().rangeOffset(), s.attributes().dmaMask()));
+                DmaPort port = new DmaPort(s.name(), space, faults, new OffsetTranslation(s.attributes().rangeOffset(), s.attributes().dmaMask()), injector);
                 Device dev = new Device(s.name(), s.model(), s.attributes(), slot, bars, s.iommu(), s.iommuGroup(), port, s.modelOptions());
                 devices.put(s.name(), dev);
                 Device.Control control = dev.claimControl();
@@ -159,7 +165,7 @@ public final class Machine implements AutoCloseable {
             for (Device.Control c : controls.values()) {
                 c.setRouter(router);
             }
-            return new Machine(d, space, new PageAllocator(space.dram()), fabric, devices, controls, iommus, faults);
+            return new Machine(d, space, new PageAllocator(space.dram(), injector), fabric, devices, controls, iommus, faults, injector);
         } catch (RuntimeException | Error e) {
             for (Region r : regions) {
                 if (r.memory() != null) {
@@ -267,6 +273,14 @@ public final class Machine implements AutoCloseable {
     /** The machine's fault log. */
     public FaultLog faultLog() {
         return faults;
+    }
+
+    /**
+     * The machine's fault injector: every failure point of the machine, its devices and the
+     * providers and drivers running on it ({@code dma4j.fail.*}); all off until set.
+     */
+    public FaultInjector faultInjector() {
+        return injector;
     }
 
     /** Frees all simulated memory; the machine must not be used afterwards. Idempotent. */

@@ -9,7 +9,9 @@ import io.dma4j.api.MisuseCheck;
 import io.dma4j.api.P2pMapType;
 import io.dma4j.api.P2pState;
 import io.dma4j.api.ScatterList;
+import io.dma4j.api.DmaMappingException;
 import io.dma4j.platform.Machine;
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.device.Device;
 import io.dma4j.spi.IovaOps;
 import io.dma4j.spi.MappingBackend;
@@ -100,6 +102,10 @@ final class BackendMapper implements DmaMapper {
 
     @Override
     public CoherentBuffer allocCoherent(long size, int attrs) {
+        FaultInjector faults = machine.faultInjector();
+        if (faults.armed() && faults.shouldFail(FaultInjector.Point.COHERENT_ALLOC, name)) {
+            throw new DmaMappingException(name, 0, size, "no memory for a coherent allocation: injected failure (coherent_alloc)");
+        }
         return backend.allocCoherent(size, attrs);
     }
 

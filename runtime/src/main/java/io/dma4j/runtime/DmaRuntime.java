@@ -94,6 +94,7 @@ public final class DmaRuntime implements AutoCloseable {
             this.debug = config.flag(RuntimeConfig.DEBUG, true);
             this.debugThrows = config.debugThrows();
             this.stats = config.flag(RuntimeConfig.STATS, true);
+            this.machine.faultInjector().configure(config.values()); // dma4j.fail.*: fault injection
         } catch (IllegalArgumentException e) {
             throw new DmaConfigurationException(e.getMessage(), e);
         }

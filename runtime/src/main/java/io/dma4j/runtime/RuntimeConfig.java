@@ -201,6 +201,9 @@ public final class RuntimeConfig {
             String rest = k.substring("dma4j.".length());
             int dot = rest.indexOf('.');
             String head = dot < 0 ? rest : rest.substring(0, dot);
+            if (head.equals("fail")) {
+                continue; // dma4j.fail.*: checked by the machine's FaultInjector when the runtime applies them
+            }
             if (head.equals("backend") && dot > 0) {
                 String dev = rest.substring(dot + 1);
                 if (!deviceNames.contains(dev)) {
@@ -212,7 +215,7 @@ public final class RuntimeConfig {
                 continue;
             }
             throw new IllegalArgumentException("configuration " + k + ": unknown name (known: " + String.join(", ", new TreeSet<>(KNOWN))
-                    + ", dma4j.backend.<device>, dma4j.<provider>.<setting> for providers " + String.join(", ", new TreeSet<>(providerNames)) + ")");
+                    + ", dma4j.backend.<device>, dma4j.fail.<point>.<setting>, dma4j.<provider>.<setting> for providers " + String.join(", ", new TreeSet<>(providerNames)) + ")");
         }
     }
 

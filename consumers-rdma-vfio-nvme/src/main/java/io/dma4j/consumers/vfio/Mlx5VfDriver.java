@@ -198,6 +198,7 @@ public final class Mlx5VfDriver implements AutoCloseable {
             case Mlx5Vf.ST_BAD_SIZE -> "buffer too small";
             case Mlx5Vf.ST_BAD_RES_STATE -> "bad resource state";
             case Mlx5Vf.ST_BAD_IMAGE -> "bad image";
+            case Mlx5Vf.ST_INTERNAL_ERROR -> "internal error";
             default -> "unknown";
         };
     }

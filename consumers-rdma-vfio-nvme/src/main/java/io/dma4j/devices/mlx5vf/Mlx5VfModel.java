@@ -1,5 +1,6 @@
 package io.dma4j.devices.mlx5vf;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.hw.Queues;
 import io.dma4j.hw.mlx5vf.Mlx5Vf;
 import io.dma4j.platform.ByteSize;
@@ -347,8 +348,10 @@ public final class Mlx5VfModel implements DeviceModel, RegisterHandler {
         commands++;
         cmd.set(LONG, Mlx5Vf.CMD_OUT0, 0L);
         cmd.set(LONG, Mlx5Vf.CMD_OUT1, 0L);
-        int status = run(cmd.get(INT, Mlx5Vf.CMD_OPCODE), cmd.get(INT, Mlx5Vf.CMD_MKEY), cmd.get(LONG, Mlx5Vf.CMD_ARG0), cmd.get(LONG, Mlx5Vf.CMD_ARG1),
-                cmd.get(LONG, Mlx5Vf.CMD_ARG2), cmd.get(INT, Mlx5Vf.CMD_FLAGS), cmd.get(INT, Mlx5Vf.CMD_TOKEN));
+        FaultInjector fi = port.faultInjector();
+        int status = fi.armed() && fi.shouldFail(FaultInjector.Point.DEVICE_COMMAND, device.name()) ? Mlx5Vf.ST_INTERNAL_ERROR
+                : run(cmd.get(INT, Mlx5Vf.CMD_OPCODE), cmd.get(INT, Mlx5Vf.CMD_MKEY), cmd.get(LONG, Mlx5Vf.CMD_ARG0), cmd.get(LONG, Mlx5Vf.CMD_ARG1),
+                        cmd.get(LONG, Mlx5Vf.CMD_ARG2), cmd.get(INT, Mlx5Vf.CMD_FLAGS), cmd.get(INT, Mlx5Vf.CMD_TOKEN));
         if (status != Mlx5Vf.ST_OK) {
             deviceErrors++;
         }

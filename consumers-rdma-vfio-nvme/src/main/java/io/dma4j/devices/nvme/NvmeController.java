@@ -1,5 +1,6 @@
 package io.dma4j.devices.nvme;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.hw.nvme.Nvme;
 
 import io.dma4j.platform.device.Device;
@@ -177,7 +178,9 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
             } else {
                 int cdw0 = sqe.get(INT, 0);
                 cid = cdw0 >>> 16;
-                status = qid == 0 ? admin(cdw0 & 0xFF) : io(cdw0 & 0xFF, (cdw0 >>> 14) & 3);
+                FaultInjector fi = port.faultInjector();
+                status = fi.armed() && fi.shouldFail(FaultInjector.Point.DEVICE_COMMAND, device.name()) ? Nvme.SC_INTERNAL_ERROR
+                        : qid == 0 ? admin(cdw0 & 0xFF) : io(cdw0 & 0xFF, (cdw0 >>> 14) & 3);
             }
             complete(sq, qid, cid, status);
             commands++;

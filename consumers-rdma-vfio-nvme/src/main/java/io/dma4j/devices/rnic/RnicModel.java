@@ -1,5 +1,6 @@
 package io.dma4j.devices.rnic;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.hw.Queues;
 import io.dma4j.hw.rnic.Rnic;
 import io.dma4j.platform.ByteSize;
@@ -239,8 +240,10 @@ public final class RnicModel implements DeviceModel, RegisterHandler {
             return; // no mailbox to answer in: the driver sees no status change
         }
         commands++;
-        int status = run(cmd.get(INT, Rnic.CMD_OPCODE), cmd.get(INT, Rnic.CMD_MKEY), cmd.get(LONG, Rnic.CMD_ARG0), cmd.get(LONG, Rnic.CMD_ARG1),
-                cmd.get(LONG, Rnic.CMD_ARG2), cmd.get(INT, Rnic.CMD_FLAGS));
+        FaultInjector fi = port.faultInjector();
+        int status = fi.armed() && fi.shouldFail(FaultInjector.Point.DEVICE_COMMAND, device.name()) ? Rnic.ST_INTERNAL_ERROR
+                : run(cmd.get(INT, Rnic.CMD_OPCODE), cmd.get(INT, Rnic.CMD_MKEY), cmd.get(LONG, Rnic.CMD_ARG0), cmd.get(LONG, Rnic.CMD_ARG1),
+                        cmd.get(LONG, Rnic.CMD_ARG2), cmd.get(INT, Rnic.CMD_FLAGS));
         cmd.set(INT, Rnic.CMD_STATUS, status);
         port.write(mailbox + Rnic.CMD_STATUS, cmd, Rnic.CMD_STATUS, 4);
         if (status == Rnic.ST_OK && cmd.get(INT, Rnic.CMD_OPCODE) == Rnic.CMD_RESUME_PAGE_FAULT) {

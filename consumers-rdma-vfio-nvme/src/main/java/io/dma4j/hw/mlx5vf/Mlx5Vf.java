@@ -171,6 +171,8 @@ public final class Mlx5Vf {
     public static final int ST_BAD_RES_STATE = 6;
     /** Status: an image that fails its checks (magic, size, CRC, page index). */
     public static final int ST_BAD_IMAGE = 7;
+    /** Status: the device failed inside (an injected {@code device_command} failure); nothing changed. */
+    public static final int ST_INTERNAL_ERROR = 8;
 
     /** Event size. */
     public static final int EQE_SIZE = 32;

@@ -49,6 +49,8 @@ public final class Nvme {
     public static final int SC_INVALID_OPCODE = 0x01;
     public static final int SC_INVALID_FIELD = 0x02;
     public static final int SC_DATA_TRANSFER_ERROR = 0x04;
+    /** Generic status 06h, Internal Error (an injected {@code device_command} failure): the command did nothing. */
+    public static final int SC_INTERNAL_ERROR = 0x06;
     public static final int SC_DATA_SGL_LENGTH_INVALID = 0x0F;
     public static final int SC_SGL_DESCRIPTOR_TYPE_INVALID = 0x11;
     public static final int SC_INVALID_PRP_OFFSET = 0x13;

@@ -123,6 +123,8 @@ public final class Rnic {
     public static final int ST_DMA_ERROR = 4;
     /** Status: no request is stalled on that token. */
     public static final int ST_BAD_TOKEN = 5;
+    /** Status: the device failed inside (an injected {@code device_command} failure); nothing changed. */
+    public static final int ST_INTERNAL_ERROR = 6;
 
     /** Translation entry: present, the device may read. */
     public static final long MTT_READ = 1;

@@ -1,5 +1,6 @@
 package io.dma4j.platform.device;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.platform.memory.Region;
 
@@ -27,6 +28,7 @@ public final class DmaPort {
     private final DmaTranslation initial;
     private volatile PeerRouter router = PeerRouter.NONE;
     private volatile DmaTranslation translation;
+    private final FaultInjector injector;
     private final AtomicLong bytesRead = new AtomicLong();
     private final AtomicLong bytesWritten = new AtomicLong();
 
@@ -37,6 +39,16 @@ public final class DmaPort {
      * @param translation the translation in force until a backend attaches another
      */
     public DmaPort(String device, PhysicalAddressSpace space, FaultLog faults, DmaTranslation translation) {
+        this(device, space, faults, translation, new FaultInjector());
+    }
+
+    /**
+     * As {@link #DmaPort(String, PhysicalAddressSpace, FaultLog, DmaTranslation)}, with the
+     * machine's fault injector: at {@code dma_transfer} a transfer faults (reason
+     * {@link FaultReason#INJECTED}) before it moves a byte.
+     */
+    public DmaPort(String device, PhysicalAddressSpace space, FaultLog faults, DmaTranslation translation, FaultInjector injector) {
+        this.injector = Objects.requireNonNull(injector, "injector");
         this.device = Objects.requireNonNull(device);
         this.space = Objects.requireNonNull(space);
         this.faults = Objects.requireNonNull(faults);
@@ -99,6 +111,15 @@ public final class DmaPort {
         return faults;
     }
 
+    /**
+     * The machine's fault injector, for device models: a model asks it at
+     * {@link FaultInjector.Point#DEVICE_COMMAND} with its device's name before it executes
+     * a command, and completes the command with its internal-error status when told to.
+     */
+    public FaultInjector faultInjector() {
+        return injector;
+    }
+
     /** Faults this device has caused. */
     public long faultCount() {
         return faults.count(device);
@@ -107,6 +128,10 @@ public final class DmaPort {
     private long transfer(long bus, MemorySegment buf, long bufOffset, long len, DmaAccess access) {
         if (len < 0) {
             throw new IllegalArgumentException("len: " + len + " (expected: >= 0)");
+        }
+        if (injector.armed() && len > 0 && injector.shouldFail(FaultInjector.Point.DMA_TRANSFER, device)) {
+            faults.record(device, bus, access, FaultReason.INJECTED, "injected failure (dma_transfer)");
+            return 0;
         }
         long done = 0;
         while (done < len) {

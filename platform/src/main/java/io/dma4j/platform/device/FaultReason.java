@@ -16,7 +16,9 @@ public enum FaultReason {
     /** The address is a peer's BAR and the fabric does not route this device to it. */
     P2P_BLOCKED,
     /** The device, or the peer it addressed, was hot-removed. */
-    REMOVED;
+    REMOVED,
+    /** A failure injected at {@code dma_transfer} ({@link io.dma4j.platform.fault.FaultInjector}). */
+    INJECTED;
 
     private static final FaultReason[] VALUES = values();
 

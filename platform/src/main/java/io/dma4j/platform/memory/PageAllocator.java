@@ -1,5 +1,7 @@
 package io.dma4j.platform.memory;
 
+import io.dma4j.platform.fault.FaultInjector;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -19,6 +21,7 @@ import java.util.TreeSet;
  * <p>Thread safety: all methods are safe to call concurrently (one lock).
  */
 public final class PageAllocator {
+    private final FaultInjector faults;
     /** Page size in bytes. */
     public static final long PAGE_SIZE = 4096;
     /** log2 of the page size. */
@@ -69,6 +72,12 @@ public final class PageAllocator {
 
     /** Creates an allocator over the given DRAM regions. */
     public PageAllocator(List<Region> dram) {
+        this(dram, new FaultInjector());
+    }
+
+    /** Creates an allocator over the given DRAM regions that fails where {@code faults} says ({@code page_alloc}). */
+    public PageAllocator(List<Region> dram, FaultInjector faults) {
+        this.faults = java.util.Objects.requireNonNull(faults, "faults");
         for (Region r : dram) {
             if (r.kind() != Region.Kind.DRAM) {
                 throw new IllegalArgumentException(r.name() + " is not DRAM");
@@ -108,6 +117,9 @@ public final class PageAllocator {
             throw new IllegalArgumentException("order: " + order + " (expected: 0.." + MAX_ORDER + ")");
         }
         long phys;
+        if (faults.armed() && faults.shouldFail(FaultInjector.Point.PAGE_ALLOC, null)) {
+            throw new PageAllocationException(String.format("no free block of order %d (%d KiB): injected failure (page_alloc)", order, (PAGE_SIZE << order) >> 10));
+        }
         synchronized (this) {
             phys = take(order, from, limit);
             if (phys < 0) {

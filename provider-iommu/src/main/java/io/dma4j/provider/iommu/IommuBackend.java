@@ -1,5 +1,6 @@
 package io.dma4j.provider.iommu;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaApiMisuseException;
 import io.dma4j.api.DmaAttrs;
@@ -52,6 +53,7 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
     private final P2pClassifier p2p;
     private final PhysicalAddressSpace space;
     private final PageAllocator pages;
+    private final FaultInjector faults;
     private final int shift;
     private final long granule;
     private final long gmask;
@@ -71,6 +73,8 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
         this.p2p = ctx.p2p();
         this.space = machine.addressSpace();
         this.pages = machine.pageAllocator();
+        this.faults = machine.faultInjector();
+        table.setFaultInjector(faults);
         this.shift = domain.format().granuleShift;
         this.granule = 1L << shift;
         this.gmask = granule - 1;
@@ -121,6 +125,9 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
 
     /** {@code iommu_dma_alloc_iova}: IOVA bytes below the limit, 0 when none is left. */
     private long allocIova(long len, long dmaLimit) {
+        if (faults.armed() && faults.shouldFail(FaultInjector.Point.IOVA_ALLOC, name)) {
+            return 0; // as an exhausted domain answers (iova_alloc)
+        }
         long pagesNeeded = len >>> shift;
         long limit = Math.min(dmaLimit == -1L ? Long.MAX_VALUE : dmaLimit, domain.format().apertureEnd());
         long limitPfn = limit >>> shift;

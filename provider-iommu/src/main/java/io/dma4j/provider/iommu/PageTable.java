@@ -1,5 +1,7 @@
 package io.dma4j.provider.iommu;
 
+import io.dma4j.platform.fault.FaultInjector;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,8 +57,18 @@ public final class PageTable {
         }
     }
 
+    /** A table page that could not be had (thrown by {@link #mapOne}, turned into {@code -ENOMEM} by {@link #map}). */
+    private static final class NoTableMemory extends RuntimeException {
+        NoTableMemory() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static final NoTableMemory NO_TABLE_MEMORY = new NoTableMemory();
+
     private final PageTableFormat format;
     private final Node root;
+    private volatile FaultInjector faults = new FaultInjector();
     private final AtomicLong tablePages = new AtomicLong(1);
     private final AtomicLong tablePagesFreed = new AtomicLong();
 
@@ -68,6 +80,11 @@ public final class PageTable {
 
     public PageTableFormat format() {
         return format;
+    }
+
+    /** Fails table-page allocations where the machine's injector says ({@code pgtable_alloc}). */
+    public void setFaultInjector(FaultInjector faults) {
+        this.faults = java.util.Objects.requireNonNull(faults, "faults");
     }
 
     /** Table pages in use now (one per table node, the root included). */
@@ -138,7 +155,8 @@ public final class PageTable {
      * @throws IllegalArgumentException if the addresses or size are not granule-aligned, no
      *                                  permission is given ({@code -EINVAL}), or the range reaches
      *                                  the input address size ({@code -ERANGE})
-     * @throws IllegalStateException    if part of the range is already mapped (nothing stays mapped)
+     * @throws IllegalStateException    if part of the range is already mapped, or a table page
+     *                                  could not be allocated ({@code -ENOMEM}); nothing stays mapped
      */
     public void map(long iova, long phys, long size, long prot) {
         long g = format.granule() - 1;
@@ -157,8 +175,19 @@ public final class PageTable {
             long p = phys + done;
             long left = size - done;
             int shift = pickShift(a | p, left);
-            if (!mapOne(a, p, shift, prot)) {
-                unmap(iova, done);
+            boolean mapped;
+            try {
+                mapped = mapOne(a, p, shift, prot);
+            } catch (NoTableMemory e) {
+                if (done > 0) {
+                    unmap(iova, done);
+                }
+                throw new IllegalStateException(String.format("no memory for a page-table page at IOVA 0x%x (-ENOMEM): injected failure (pgtable_alloc)", a));
+            }
+            if (!mapped) {
+                if (done > 0) {
+                    unmap(iova, done);
+                }
                 throw new IllegalStateException(String.format("IOVA 0x%x is already mapped", a));
             }
             done += 1L << shift;
@@ -203,6 +232,9 @@ public final class PageTable {
             }
             Node child = (Node) NEXT.getAcquire(n.next, idx);
             if (child == null) {
+                if (faults.armed() && faults.shouldFail(FaultInjector.Point.PGTABLE_ALLOC, null)) {
+                    throw NO_TABLE_MEMORY;
+                }
                 Node fresh = new Node(format.entriesAt(level + 1));
                 child = (Node) NEXT.compareAndExchange(n.next, idx, (Node) null, fresh);
                 if (child == null) {

@@ -1,5 +1,6 @@
 package io.dma4j.provider.p2p;
 
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.P2pMapType;
 import io.dma4j.api.PeerMemoryAllocator;
@@ -149,6 +150,10 @@ final class FabricP2p implements P2pClassifier, PeerMemoryAllocator {
         Pool p = pools.get(provider.name());
         if (p == null || provider.removed()) {
             throw new DmaMappingException(provider.name(), 0, size, p == null ? "no peer memory published" : "the provider was hot-removed");
+        }
+        FaultInjector faults = machine.faultInjector();
+        if (faults.armed() && faults.shouldFail(FaultInjector.Point.P2PMEM, provider.name())) {
+            throw new DmaMappingException(provider.name(), 0, size, "peer memory exhausted: injected failure (p2pmem)");
         }
         long pagesWanted = (size - 1) / PageAllocator.PAGE_SIZE + 1; // no overflow near Long.MAX_VALUE
         if (pagesWanted > p.pages) {

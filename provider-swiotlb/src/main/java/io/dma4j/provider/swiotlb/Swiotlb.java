@@ -7,6 +7,7 @@ import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMappingException;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.Machine;
+import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.PageAllocationException;
 import io.dma4j.platform.memory.PageAllocator;
@@ -69,6 +70,8 @@ final class Swiotlb implements BounceService {
     private final LongAdder fullEvents = new LongAdder();
     private volatile boolean belowLimit = true;
 
+    private final FaultInjector faults;
+
     /**
      * Creates the default pool.
      *
@@ -82,6 +85,7 @@ final class Swiotlb implements BounceService {
     Swiotlb(Machine machine, long poolSize, int areas, boolean growable, long limit) {
         this.space = machine.addressSpace();
         this.pages = machine.pageAllocator();
+        this.faults = machine.faultInjector();
         this.areas = areas;
         this.growable = growable;
         this.limit = limit;
@@ -184,15 +188,16 @@ final class Swiotlb implements BounceService {
         long boundary = device.attributes().segmentBoundaryMask();
         long busOffset = device.attributes().rangeOffset();
 
-        int start = find(nslots, origPhys, alignMask, iotlbAlign, boundary, busOffset);
-        if (start < 0 && growable && grow()) {
+        boolean injected = faults.armed() && faults.shouldFail(FaultInjector.Point.SWIOTLB, device.name());
+        int start = injected ? -1 : find(nslots, origPhys, alignMask, iotlbAlign, boundary, busOffset);
+        if (start < 0 && !injected && growable && grow()) {
             start = find(nslots, origPhys, alignMask, iotlbAlign, boundary, busOffset);
         }
         if (start < 0) {
             fullEvents.increment();
             throw new DmaMappingException(device.name(), origPhys, size, String.format(
                     "bounce buffer full: swiotlb buffer is full (sz: %d bytes), total %d (slots), used %d (slots), %d pool(s)%s",
-                    size, totalSlots(), used.get(), poolArray.length, growable ? ", growth failed" : ""));
+                    size, totalSlots(), used.get(), poolArray.length, injected ? ": injected failure (swiotlb)" : growable ? ", growth failed" : ""));
         }
         SlotPool pool = poolArray[start >>> 24];
         int first = (start & 0xFF_FFFF);
