@@ -22,9 +22,16 @@ import java.util.List;
  * by SGLs when the controller supports them and the average segment reaches
  * {@link #SGL_THRESHOLD}, and unmapped on completion.
  *
+ * <p>A command whose completion never arrives (the controller could not post it: a DMA
+ * fault on the completion queue) is handled as the kernel's timeout handler does: the
+ * controller is reset ({@code nvme_reset_ctrl}: disabled, the queues emptied and created
+ * again) and the command fails; if the reset itself fails the driver is dead and every
+ * later call says so. {@link #close()} disables the controller and frees every queue and
+ * descriptor page; a constructor that fails frees what it had allocated.
+ *
  * <p>Thread safety: one thread at a time (one I/O queue, no locking).
  */
-public final class NvmeDriver {
+public final class NvmeDriver implements AutoCloseable {
     /** The kernel's default sgl_threshold. */
     public static final long SGL_THRESHOLD = 32 * 1024;
     /** Most data segments per command (one SGL descriptor page). */
@@ -55,13 +62,17 @@ public final class NvmeDriver {
     private final DmaMapper mapper;
     private final PhysicalAddressSpace cpu;
     private final long regs;
-    private final QueuePair admin;
-    private final QueuePair io;
+    private QueuePair admin;
+    private QueuePair io;
+    private String dead; // why the controller is unusable, or null
+    private boolean closed;
+    private boolean ready; // brought up
+    private boolean resetting;
     private final ArrayDeque<CoherentBuffer> descriptorPages = new ArrayDeque<>();
     private final List<CoherentBuffer> inUse = new ArrayList<>();
     private final BlockDmaIterator iter = new BlockDmaIterator(MAX_SEGMENTS);
-    private final int mdts;
-    private final boolean sgls;
+    private int mdts;
+    private boolean sgls;
     private int cid;
     private long lastBookkeeping;
     private boolean lastUsedSgl;
@@ -70,6 +81,7 @@ public final class NvmeDriver {
     private long dptr2;
     private long mappingNanos;
     private long bookkeepingBytes;
+    private long resets;
 
     /**
      * Brings the controller up: admin queues, Identify, one I/O queue pair.
@@ -80,8 +92,40 @@ public final class NvmeDriver {
         this.mapper = mapper;
         this.cpu = cpu;
         this.regs = mapper.device().bar(0).cpuAddress();
+        try {
+            admin = new QueuePair(0, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.SQE_SIZE, 0), null, ADMIN_DEPTH);
+            admin = new QueuePair(0, admin.sq, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.CQE_SIZE, 0), ADMIN_DEPTH);
+            CoherentBuffer id = mapper.allocCoherent(Nvme.PAGE, 0);
+            try {
+                enableAdmin();
+                adminCommand(Nvme.ADMIN_IDENTIFY, id.dmaAddress(), 1, 0, "Identify Controller");
+                mdts = id.cpu().get(ValueLayout.JAVA_BYTE, 77);
+                sgls = (id.cpu().get(INT, 536) & 3) != 0;
+            } finally {
+                mapper.freeCoherent(id);
+            }
+            io = new QueuePair(1, mapper.allocCoherent((long) IO_DEPTH * Nvme.SQE_SIZE, 0), null, IO_DEPTH);
+            io = new QueuePair(1, io.sq, mapper.allocCoherent((long) IO_DEPTH * Nvme.CQE_SIZE, 0), IO_DEPTH);
+            createIoQueues();
+            ready = true;
+        } catch (RuntimeException e) {
+            try {
+                close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** CC.EN = 0, the admin queue registers, CC.EN = 1; the admin queue starts empty. */
+    private void enableAdmin() {
         cpu.writeLong(regs + Nvme.REG_CC, 0);
-        admin = new QueuePair(0, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.SQE_SIZE, 0), mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.CQE_SIZE, 0), ADMIN_DEPTH);
+        admin.sq.cpu().fill((byte) 0);
+        admin.cq.cpu().fill((byte) 0);
+        admin.tail = 0;
+        admin.head = 0;
+        admin.phase = true;
         cpu.writeInt(regs + Nvme.REG_AQA, ((ADMIN_DEPTH - 1) << 16) | (ADMIN_DEPTH - 1));
         cpu.writeLong(regs + Nvme.REG_ASQ, admin.sq.dmaAddress());
         cpu.writeLong(regs + Nvme.REG_ACQ, admin.cq.dmaAddress());
@@ -89,14 +133,77 @@ public final class NvmeDriver {
         if ((cpu.readInt(regs + Nvme.REG_CSTS) & 1) == 0) {
             throw new IllegalStateException(mapper.device().name() + ": controller did not become ready");
         }
-        CoherentBuffer id = mapper.allocCoherent(Nvme.PAGE, 0);
-        adminCommand(Nvme.ADMIN_IDENTIFY, id.dmaAddress(), 1, 0, "Identify Controller");
-        mdts = id.cpu().get(ValueLayout.JAVA_BYTE, 77);
-        sgls = (id.cpu().get(INT, 536) & 3) != 0;
-        mapper.freeCoherent(id);
-        io = new QueuePair(1, mapper.allocCoherent((long) IO_DEPTH * Nvme.SQE_SIZE, 0), mapper.allocCoherent((long) IO_DEPTH * Nvme.CQE_SIZE, 0), IO_DEPTH);
+    }
+
+    private void createIoQueues() {
+        io.sq.cpu().fill((byte) 0);
+        io.cq.cpu().fill((byte) 0);
+        io.tail = 0;
+        io.head = 0;
+        io.phase = true;
         adminCommand(Nvme.ADMIN_CREATE_CQ, io.cq.dmaAddress(), ((IO_DEPTH - 1) << 16) | 1, 1, "Create I/O CQ");
         adminCommand(Nvme.ADMIN_CREATE_SQ, io.sq.dmaAddress(), ((IO_DEPTH - 1) << 16) | 1, 1 << 16, "Create I/O SQ");
+    }
+
+    /**
+     * The timeout handler's reset: disable, re-enable with empty queues, create the I/O
+     * queues again. A failure leaves the driver dead.
+     */
+    private void resetController(String why) {
+        resetting = true;
+        try {
+            enableAdmin();
+            createIoQueues();
+            resets++;
+        } catch (RuntimeException e) {
+            dead = why + "; the reset that followed failed too (" + e.getMessage() + ")";
+            cpu.writeLong(regs + Nvme.REG_CC, 0);
+        } finally {
+            resetting = false;
+        }
+    }
+
+    /** Controller resets after a lost completion so far. */
+    public long resets() {
+        return resets;
+    }
+
+    private void checkUsable() {
+        if (closed) {
+            throw new IllegalStateException(mapper.device().name() + ": the driver is closed");
+        }
+        if (dead != null) {
+            throw new IllegalStateException(mapper.device().name() + ": the controller is dead: " + dead);
+        }
+    }
+
+    /**
+     * Disables the controller and frees the queues and descriptor pages (DMA must have
+     * stopped: the controller is disabled first). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cpu.writeLong(regs + Nvme.REG_CC, 0);
+        descriptorPages.addAll(inUse);
+        inUse.clear();
+        for (CoherentBuffer b : descriptorPages) {
+            mapper.freeCoherent(b);
+        }
+        descriptorPages.clear();
+        for (QueuePair q : new QueuePair[] {io, admin}) {
+            if (q != null) {
+                if (q.cq != null) {
+                    mapper.freeCoherent(q.cq);
+                }
+                mapper.freeCoherent(q.sq);
+            }
+        }
+        io = null;
+        admin = null;
     }
 
     private void adminCommand(int opcode, long prp1, int cdw10, int cdw11, String what) {
@@ -162,6 +269,7 @@ public final class NvmeDriver {
     }
 
     private int rw(int opcode, DmaDirection dir, long lba, long[] phys, long[] len, int n) {
+        checkUsable();
         long total = 0;
         for (int i = 0; i < n; i++) {
             total += len[i];
@@ -218,6 +326,7 @@ public final class NvmeDriver {
      * @return the completion's status code
      */
     public int submitIo(int opcode, int psdt, long lba, int blocksMinusOne, long dptr1, long dptr2) {
+        checkUsable();
         return submit(io, opcode, psdt, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocksMinusOne, 0);
     }
 
@@ -328,7 +437,11 @@ public final class NvmeDriver {
         MemorySegment cqe = q.cq.cpu().asSlice((long) q.head * Nvme.CQE_SIZE, Nvme.CQE_SIZE);
         int dw3 = cqe.get(INT, 12);
         if (((dw3 >>> 16) & 1) != (q.phase ? 1 : 0)) {
-            throw new IllegalStateException(mapper.device().name() + ": no completion posted for command " + id);
+            String why = mapper.device().name() + ": no completion posted for command " + id;
+            if (ready && !resetting) { // the constructor's and the reset's own failures are theirs to handle
+                resetController(why);
+            }
+            throw new IllegalStateException(why + (dead == null ? "; the controller was reset" : "; " + dead));
         }
         q.head = (q.head + 1) % q.depth;
         if (q.head == 0) {
