@@ -126,7 +126,7 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
     /** {@code iommu_dma_alloc_iova}: IOVA bytes below the limit, 0 when none is left. */
     private long allocIova(long len, long dmaLimit) {
         if (faults.armed() && faults.shouldFail(FaultInjector.Point.IOVA_ALLOC, name)) {
-            return 0; // as an exhausted domain answers (iova_alloc)
+            return INJECTED; // as an exhausted domain answers (iova_alloc), but said so in the error
         }
         long pagesNeeded = len >>> shift;
         long limit = Math.min(dmaLimit == -1L ? Long.MAX_VALUE : dmaLimit, domain.format().apertureEnd());
@@ -142,9 +142,12 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
         return pfn << shift;
     }
 
-    private DmaMappingException noIova(long phys, long size, long limit) {
-        return new DmaMappingException(name, phys, size, String.format("IOVA space exhausted below 0x%x (%d granules reserved)",
-                limit, iova.treeGranules()));
+    /** What {@link #allocIova} answers for an injected failure (any value below 1 means no IOVA). */
+    private static final long INJECTED = -1;
+
+    private DmaMappingException noIova(long got, long phys, long size, long limit) {
+        return new DmaMappingException(name, phys, size, String.format("IOVA space exhausted below 0x%x (%d granules reserved)%s",
+                limit, iova.treeGranules(), got == INJECTED ? ": injected failure (iova_alloc)" : ""));
     }
 
     private void mapOrThrow(long iovaAddr, long phys, long len, long prot, long forPhys, long forSize) {
@@ -191,11 +194,11 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
         long off = p & gmask;
         long len = align(size + off);
         long iovaAddr = allocIova(len, device.dmaMask());
-        if (iovaAddr == 0) {
+        if (iovaAddr <= 0) {
             if (bounced) {
                 bounce.unmap(device, p, size, dir, attrs | DmaAttrs.SKIP_CPU_SYNC);
             }
-            throw noIova(phys, size, device.dmaMask());
+            throw noIova(iovaAddr, phys, size, device.dmaMask());
         }
         try {
             mapOrThrow(iovaAddr, p - off, len, prot(dir), phys, size);
@@ -296,8 +299,8 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
         long base = 0;
         if (total > 0) {
             base = allocIova(total, device.dmaMask());
-            if (base == 0) {
-                throw noIova(sg.phys(0), total, device.dmaMask());
+            if (base <= 0) {
+                throw noIova(base, sg.phys(0), total, device.dmaMask());
             }
             long prot = prot(dir);
             for (int i = 0; i < nents; i++) {
@@ -429,9 +432,9 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
             throw new DmaMappingException(name, 0, size, "no free memory for a coherent allocation: " + e.getMessage());
         }
         long iovaAddr = allocIova(len, device.coherentMask());
-        if (iovaAddr == 0) {
+        if (iovaAddr <= 0) {
             pages.freePages(phys);
-            throw noIova(phys, size, device.coherentMask());
+            throw noIova(iovaAddr, phys, size, device.coherentMask());
         }
         try {
             mapOrThrow(iovaAddr, phys, len, PageTable.READ | PageTable.WRITE, phys, size);
@@ -462,7 +465,7 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
     public boolean tryAlloc(IovaState state, long phys, long size) {
         long off = phys & gmask;
         long iovaAddr = allocIova(align(size + off), device.dmaMask());
-        if (iovaAddr == 0) {
+        if (iovaAddr <= 0) {
             return false;
         }
         MappingStates.setIova(state, iovaAddr + off, size);
