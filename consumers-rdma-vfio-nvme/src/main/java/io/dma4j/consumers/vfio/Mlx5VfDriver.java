@@ -256,7 +256,11 @@ public final class Mlx5VfDriver implements AutoCloseable {
             return;
         }
         int n = buf.pages.length;
-        buf.mkeyIn = mapper.allocCoherent(Mlx5Vf.MKEY_IN_HEADER + 8L * (n + (n & 1)), 0); // alloc_mkey_in: round_up(npages, 2) entries
+        try {
+            buf.mkeyIn = mapper.allocCoherent(Mlx5Vf.MKEY_IN_HEADER + 8L * (n + (n & 1)), 0); // alloc_mkey_in: round_up(npages, 2) entries
+        } catch (DmaMappingException e) {
+            throw new VfioMigrationException("ENOMEM", String.format("%s: no memory for the create-mkey command of a %d-page buffer: %s", name(), n, e.getMessage()), e);
+        }
         MemorySegment in = buf.mkeyIn.cpu();
         in.set(INT, Mlx5Vf.MKEY_IN_OCTWORDS, (n + 1) / 2);
         in.set(ValueLayout.JAVA_BYTE, Mlx5Vf.MKEY_IN_LOG_PAGE, (byte) 12);
