@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * dma-iommu through the runtime (debug and statistics off), side by side in one run:
  * a 4 KiB map+unmap in strict and lazy mode, and a 32-page request (pages not physically
  * contiguous) as a classic scatter list, as the two-step calls, and page by page with
- * mapPhys (what a driver does when it has neither).
+ * mapPhys (what a driver does when it has neither). {@code faults} compares the fault-injection
+ * hooks off and armed for another device.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -47,6 +48,14 @@ public class IommuBenchmark {
     @Param({"0"})
     public String invalidationNs;
 
+    /**
+     * Fault injection: {@code off} (every point off: one volatile read per call site), or
+     * {@code elsewhere} (iova_alloc armed at 100 % for another device, so every map runs the
+     * whole decision and never fails): the cost of the hooks, side by side.
+     */
+    @Param({"off", "elsewhere"})
+    public String faults;
+
     private Machine machine;
     private DmaRuntime runtime;
     private DmaMapper mapper;
@@ -62,6 +71,9 @@ public class IommuBenchmark {
         runtime = DmaRuntime.builder().machine(machine).config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, "false",
                 RuntimeConfig.STATS, "false", "dma4j.iommu.mode", mode, "dma4j.iommu.invalidationNs", invalidationNs))).build();
         mapper = runtime.mapper("dmatest1");
+        if (faults.equals("elsewhere")) {
+            machine.faultInjector().point(io.dma4j.platform.fault.FaultInjector.Point.IOVA_ALLOC).probability(100).device("nvme0");
+        }
         page = machine.pageAllocator().allocPages(0);
         for (int i = 0; i < PAGES; i++) {
             request[i] = machine.pageAllocator().allocPages(0);
