@@ -250,7 +250,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         if (len > Nvme.PAGE << MDTS) {
             return Nvme.SC_INVALID_FIELD;
         }
-        if (slba < 0 || (slba * Nvme.LBA) + len > namespace.size()) {
+        if (slba < 0 || len > namespace.size() || slba > (namespace.size() - len) / Nvme.LBA) { // no overflow for any 64-bit SLBA
             return Nvme.SC_LBA_OUT_OF_RANGE;
         }
         long off = slba * Nvme.LBA;

@@ -106,6 +106,18 @@ class NvmeTest {
     }
 
     @Test
+    void anSlbaWhoseByteOffsetOverflowsIsOutOfRange() {
+        // found by NvmeSubmissionFuzzTest: SLBA 2^54 - 76 times 512 wrapped to a small offset
+        // and the controller read its namespace at a negative offset instead of answering
+        setUp(Machine.createDefault(), Map.of(), "nvme0");
+        CoherentBuffer page = nvme.descriptorPage();
+        long slba = (1L << 54) - 76;
+        assertThat(nvme.submitIo(Nvme.IO_READ, Nvme.PSDT_PRP, slba, 77, page.dmaAddress(), 0)).isEqualTo(Nvme.SC_LBA_OUT_OF_RANGE);
+        assertThat(nvme.submitIo(Nvme.IO_WRITE, Nvme.PSDT_PRP, Long.MAX_VALUE / 256, 0, page.dmaAddress(), 0)).isEqualTo(Nvme.SC_LBA_OUT_OF_RANGE);
+        nvme.releaseDescriptorPages();
+    }
+
+    @Test
     void aThirtyTwoBitControllerBouncesThroughSwiotlb() {
         setUp(lab("""
                 {"name": "nvme32", "model": "nvme", "port": "rp", "dmaBits": 32, "minAlignMask": "0xfff",
