@@ -56,7 +56,7 @@ class NvmeSubmissionFuzzTest {
         return sqe.list().ofMinSize(1).ofMaxSize(12);
     }
 
-    @Property(tries = 60)
+    @Property
     void theControllerAnswersEverySubmissionAndReachesOnlyWhatIsMapped(@ForAll("submissions") List<Sqe> sqes) {
         try (Machine machine = Machine.createDefault();
              DmaRuntime rt = DmaRuntime.builder().machine(machine).config(RuntimeConfig.of(Map.of(
