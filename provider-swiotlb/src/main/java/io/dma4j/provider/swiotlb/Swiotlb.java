@@ -169,14 +169,21 @@ final class Swiotlb implements BounceService {
 
     @Override
     public long map(Device device, long origPhys, long size, long allocAlignMask, long offsetMask, DmaDirection dir, int attrs) {
-        long max = maxMappingSize(device);
-        if (size > max) {
-            throw new DmaMappingException(device.name(), origPhys, size, String.format(
-                    "%d bytes exceed the bounce buffer's max mapping size of %d bytes for this device", size, max));
-        }
+        // maxMappingSize is what drivers are told (swiotlb_max_mapping_size via
+        // dma_max_mapping_size); swiotlb_tbl_map_single itself does not check it: the slot
+        // search decides, and with dynamic pools swiotlb_find_slots refuses a run longer than
+        // one segment up front (v6.12).
         long minAlign = device.attributes().minAlignMask() | offsetMask;
         long offset = origPhys & minAlign & (allocAlignMask | (SlotPool.SLOT_SIZE - 1));
         long allocSize = (size + offset + allocAlignMask) & ~allocAlignMask;
+        if (growable && size + offset > (long) SlotPool.SEGMENT_SLOTS * SlotPool.SLOT_SIZE) {
+            throw new DmaMappingException(device.name(), origPhys, size, String.format(
+                    "%d bytes at offset %d exceed one %d-byte swiotlb segment (the most one bounce can take)",
+                    size, offset, (long) SlotPool.SEGMENT_SLOTS * SlotPool.SLOT_SIZE));
+        }
+        if (allocSize > Integer.MAX_VALUE) {
+            allocSize = Integer.MAX_VALUE; // more slots than any pool holds: the search fails as it would
+        }
         int nslots = (int) ((allocSize + SlotPool.SLOT_SIZE - 1) >>> SlotPool.SLOT_SHIFT);
         long alignMask = allocAlignMask;
         long iotlbAlign = minAlign;

@@ -245,13 +245,45 @@ class SwiotlbTest {
     }
 
     @Test
-    void mappingsAboveTheMaxSizeAreRefused() {
+    void aMappingLongerThanASegmentFailsInTheSlotSearch() {
+        // swiotlb_tbl_map_single does not check swiotlb_max_mapping_size (v6.12): a run of 129
+        // slots is simply never found, since a slot's free count stops at its 128-slot segment
         DmaMapper m = legacy32(Map.of());
         assertThat(m.maxMappingSize()).isEqualTo(256 * 1024);
         long orig = high(7);
         assertThatThrownBy(() -> m.mapPhys(orig, 256 * 1024 + 1, TO_DEVICE, 0)).isInstanceOf(DmaMappingException.class)
-                .hasMessageEndingWith("262145 bytes exceed the bounce buffer's max mapping size of 262144 bytes for this device");
+                .hasMessageContaining("swiotlb buffer is full (sz: 262145 bytes), total 32768 (slots), used 0 (slots)");
+        assertThat(rt.statistics("legacy32").asMap()).containsEntry("bounce.slots.used", 0L);
         assertThat(rt.mapper("dmatest0").maxMappingSize()).as("a 64-bit device never bounces").isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void theMaxMappingSizeIsAdviceTheSlotSearchMayExceed() {
+        Machine mach = Machine.create(MachineDescriptionParser.parse("""
+                {"memory": [{"base": "1MiB", "size": "1023MiB"}, {"base": "4GiB", "size": "1GiB"}],
+                 "devices": [{"name": "nvme32", "model": "copy-engine", "dmaBits": 32, "minAlignMask": "0xfff",
+                              "bars": [{"index": 0, "kind": "registers", "address": "0xc0000000", "size": "4KiB"}]}]}""", "nvme32.json"));
+        DmaMapper m = setUp(mach, Map.of(), "nvme32");
+        assertThat(m.maxMappingSize()).as("256 KiB less the 4 KiB min align mask (swiotlb_max_mapping_size)").isEqualTo(252 * 1024);
+        long orig = high(7);
+        Bytes.fill(cpu, orig, 256 * 1024, 31);
+        // page-aligned: no offset to keep, so 128 slots from a segment's first slot fit
+        long dma = m.mapPhys(orig, 256 * 1024, TO_DEVICE, 0);
+        assertThat(dma & 0xfff).isZero();
+        assertThat(Bytes.mismatch(cpu, deviceReads("nvme32", dma, 256 * 1024), 256 * 1024, 31)).isEqualTo(-1);
+        m.unmapPhys(dma, 256 * 1024, TO_DEVICE, 0);
+        // 0x800 into a page: the offset takes a slot, and 129 slots are never found
+        assertThatThrownBy(() -> m.mapPhys(orig + 0x800, 256 * 1024, TO_DEVICE, 0)).isInstanceOf(DmaMappingException.class)
+                .hasMessageContaining("swiotlb buffer is full (sz: 262144 bytes)");
+    }
+
+    @Test
+    void dynamicPoolsRefuseMoreThanASegmentUpFront() {
+        DmaMapper m = legacy32(Map.of("dma4j.swiotlb.dynamic", "true"));
+        long orig = high(7);
+        assertThatThrownBy(() -> m.mapPhys(orig, 256 * 1024 + 1, TO_DEVICE, 0)).isInstanceOf(DmaMappingException.class)
+                .hasMessageEndingWith("262145 bytes at offset 0 exceed one 262144-byte swiotlb segment (the most one bounce can take)");
+        assertThat(rt.statistics("legacy32").asMap()).as("no pool was added for it").containsEntry("bounce.pools", 1L);
     }
 
     @Test
