@@ -257,7 +257,7 @@ public final class IovaAllocator {
             long now = clock.nanoTime();
             if (d.full.size() > Runtime.getRuntime().availableProcessors() && now - d.lastTrim >= TRIM_PERIOD_NS) {
                 d.lastTrim = now;
-                trimmed = d.full.pollLast();
+                trimmed = d.full.pollFirst(); // iova_depot_pop takes the head: the magazine pushed last
             }
         }
         if (trimmed != null) {

@@ -1,5 +1,6 @@
 package io.dma4j.provider.iommu;
 
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,6 +23,37 @@ class IovaAllocatorTest {
         assertThat(a.allocFast(40, LIMIT32, true)).as("40 granules below 0xffff8, aligned to 64").isEqualTo(0xFFFC0);
         assertThat(a.allocFast(1, LIMIT32, true)).as("the search continues below the last allocation").isEqualTo(0xFFFBF);
         assertThat(a.ranges()).containsEntry(0xFFFF8L, 0xFFFFBL).containsEntry(0xFFFC0L, 0xFFFE7L);
+        a.checkInvariants();
+    }
+
+    @Test
+    void depotTrimmingFreesTheMagazineAtTheHeadAsTheKernelPopsIt() {
+        // drivers/iommu/iova.c (v6.7+): iova_depot_push puts a full magazine at the head and
+        // iova_depot_work_func, once the depot holds more than num_online_cpus() magazines,
+        // frees the one iova_depot_pop takes: the head, the magazine pushed last
+        io.dma4j.spi.ManualClock clock = new io.dma4j.spi.ManualClock();
+        IovaAllocator a = new IovaAllocator(12, 1, clock);
+        int cpus = Runtime.getRuntime().availableProcessors();
+        int mag = IovaAllocator.MAG_SIZE;
+        long[] p = new long[(cpus + 3) * mag];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = a.allocFast(1, LIMIT32, true);
+        }
+        clock.advance(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100)); // the trim period has passed
+        for (long pfn : p) {
+            a.freeFast(pfn, 1);
+        }
+        // the first magazine the thread holds as its previous one; magazine k (pfns p[k*mag ..]) is
+        // pushed when p[(k+1)*mag] is freed; push number cpus + 1 makes the depot too big
+        int trimmed = cpus + 1;
+        Map<Long, Long> tree = a.ranges();
+        for (int i = trimmed * mag; i < (trimmed + 1) * mag; i++) {
+            assertThat(tree).as("pfn %d of the magazine pushed last went back to the tree", i).doesNotContainKey(p[i]);
+        }
+        for (int i = mag; i < 2 * mag; i++) {
+            assertThat(tree).as("the oldest magazine in the depot stays cached").containsKey(p[i]);
+        }
+        assertThat(a.cachedGranules()).isEqualTo(p.length - mag);
         a.checkInvariants();
     }
 
