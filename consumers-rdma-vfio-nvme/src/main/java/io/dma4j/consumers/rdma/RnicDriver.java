@@ -78,6 +78,9 @@ public final class RnicDriver implements AutoCloseable {
     private FaultObserver observer;
     private boolean closed;
 
+    private RuntimeException lastFaultError;
+    private long resumeRetries;
+
     /**
      * Brings the NIC up: mailbox, translation buffer and the three queues in coherent memory,
      * the queue pair enabled.
@@ -296,8 +299,12 @@ public final class RnicDriver implements AutoCloseable {
             long len = Math.min(Math.min(bytes, MAX_FAULT_BYTES), mr.start() + mr.length() - va);
             try {
                 pages = mr.prefetch(va, len, write);
-            } catch (HmmFaultException | IllegalArgumentException | io.dma4j.api.DmaMappingException | OdpTimeoutException e) {
-                flags = Rnic.RESUME_ERROR; // the request completes in error; the cause is the page, not the driver
+            } catch (RuntimeException e) {
+                // whatever failed (the page, its mapping, memory, the translation update), the
+                // request completes in error and the queue moves on: mlx5_ib_eqe_pf_action
+                // resumes the fault with the error flag in every case
+                flags = Rnic.RESUME_ERROR;
+                lastFaultError = e;
             }
         }
         pageFaults++;
@@ -309,7 +316,23 @@ public final class RnicDriver implements AutoCloseable {
         if (observer != null && flags == 0) {
             observer.resolved(ns, pages);
         }
-        command(Rnic.CMD_RESUME_PAGE_FAULT, key, token, 0, 0, flags, "RESUME_PAGE_FAULT");
+        try {
+            command(Rnic.CMD_RESUME_PAGE_FAULT, key, token, 0, 0, flags, "RESUME_PAGE_FAULT");
+        } catch (IllegalStateException e) {
+            // a stalled request would block the queue for good: the resume is tried once more
+            resumeRetries++;
+            command(Rnic.CMD_RESUME_PAGE_FAULT, key, token, 0, 0, flags, "RESUME_PAGE_FAULT");
+        }
+    }
+
+    /** Why the last page fault could not be resolved (its request completed in error), or null. */
+    public synchronized RuntimeException lastFaultError() {
+        return lastFaultError;
+    }
+
+    /** RESUME_PAGE_FAULT commands the device refused and the driver sent again. */
+    public synchronized long resumeRetries() {
+        return resumeRetries;
     }
 
     private static int owner(CoherentBuffer q, long at) {
