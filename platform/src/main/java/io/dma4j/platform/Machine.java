@@ -112,12 +112,24 @@ public final class Machine implements AutoCloseable {
             }
             PhysicalAddressSpace space = new PhysicalAddressSpace(regions);
             PciFabric.Builder fb = PciFabric.builder();
-            for (FabricNode n : d.fabric()) {
-                fb.add(n.name(), n.kind(), n.parent(), n.acs(), n.p2pForwarding(), n.busOffset());
+            // the parser checks most fabric rules with their paths; the builder's own refusals
+            // (a second link below one port, say) get the path of the entry here
+            for (int fi = 0; fi < d.fabric().size(); fi++) {
+                FabricNode n = d.fabric().get(fi);
+                try {
+                    fb.add(n.name(), n.kind(), n.parent(), n.acs(), n.p2pForwarding(), n.busOffset());
+                } catch (IllegalArgumentException e) {
+                    throw new io.dma4j.platform.description.MachineDescriptionException(d.source(), "$.fabric[" + fi + "]", e.getMessage());
+                }
             }
-            for (DeviceSpec s : d.devices()) {
+            for (int di = 0; di < d.devices().size(); di++) {
+                DeviceSpec s = d.devices().get(di);
                 if (s.port() != null) {
-                    fb.add(s.name(), PciNode.Kind.ENDPOINT, s.port(), null, false, 0);
+                    try {
+                        fb.add(s.name(), PciNode.Kind.ENDPOINT, s.port(), null, false, 0);
+                    } catch (IllegalArgumentException e) {
+                        throw new io.dma4j.platform.description.MachineDescriptionException(d.source(), "$.devices[" + di + "].port", e.getMessage());
+                    }
                 }
             }
             PciFabric fabric = fb.build();

@@ -120,6 +120,18 @@ class MachineDescriptionTest {
     }
 
     @Test
+    void aSecondLinkBelowOnePortIsRefusedWithItsPath() {
+        // found by MachineDescriptionFuzzTest: the fabric builder's refusal escaped as an
+        // IllegalArgumentException with no file and no path
+        MachineDescription twoBelowOnePort = MachineDescriptionParser.parse("""
+                {"memory": [{"base": 0, "size": "1MiB"}],
+                 "fabric": [{"name": "hb", "type": "host-bridge"}, {"name": "rp", "type": "root-port", "parent": "hb"},
+                            {"name": "swA", "type": "switch-upstream", "parent": "rp"}, {"name": "swB", "type": "switch-upstream", "parent": "rp"}]}""", "m.json");
+        assertThatThrownBy(() -> Machine.create(twoBelowOnePort)).isInstanceOf(MachineDescriptionException.class)
+                .hasMessage("m.json: $.fabric[3]: port 'rp' already has 'swA' below it (a port links to one device or switch)");
+    }
+
+    @Test
     void aFileThatCannotBeReadIsNamed(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("nope.json");
         assertThatThrownBy(() -> Machine.load(missing)).isInstanceOf(MachineDescriptionException.class)
