@@ -93,8 +93,7 @@ public final class NvmeDriver implements AutoCloseable {
         this.cpu = cpu;
         this.regs = mapper.device().bar(0).cpuAddress();
         try {
-            admin = new QueuePair(0, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.SQE_SIZE, 0), null, ADMIN_DEPTH);
-            admin = new QueuePair(0, admin.sq, mapper.allocCoherent((long) ADMIN_DEPTH * Nvme.CQE_SIZE, 0), ADMIN_DEPTH);
+            admin = queuePair(0, ADMIN_DEPTH);
             CoherentBuffer id = mapper.allocCoherent(Nvme.PAGE, 0);
             try {
                 enableAdmin();
@@ -104,8 +103,7 @@ public final class NvmeDriver implements AutoCloseable {
             } finally {
                 mapper.freeCoherent(id);
             }
-            io = new QueuePair(1, mapper.allocCoherent((long) IO_DEPTH * Nvme.SQE_SIZE, 0), null, IO_DEPTH);
-            io = new QueuePair(1, io.sq, mapper.allocCoherent((long) IO_DEPTH * Nvme.CQE_SIZE, 0), IO_DEPTH);
+            io = queuePair(1, IO_DEPTH);
             createIoQueues();
             ready = true;
         } catch (RuntimeException e) {
@@ -114,6 +112,17 @@ public final class NvmeDriver implements AutoCloseable {
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            throw e;
+        }
+    }
+
+    /** A queue pair's SQ and CQ in coherent memory; nothing is kept if the second allocation fails. */
+    private QueuePair queuePair(int qid, int depth) {
+        CoherentBuffer sq = mapper.allocCoherent((long) depth * Nvme.SQE_SIZE, 0);
+        try {
+            return new QueuePair(qid, sq, mapper.allocCoherent((long) depth * Nvme.CQE_SIZE, 0), depth);
+        } catch (RuntimeException e) {
+            mapper.freeCoherent(sq);
             throw e;
         }
     }
@@ -196,9 +205,7 @@ public final class NvmeDriver implements AutoCloseable {
         descriptorPages.clear();
         for (QueuePair q : new QueuePair[] {io, admin}) {
             if (q != null) {
-                if (q.cq != null) {
-                    mapper.freeCoherent(q.cq);
-                }
+                mapper.freeCoherent(q.cq);
                 mapper.freeCoherent(q.sq);
             }
         }

@@ -9,6 +9,7 @@ import io.dma4j.platform.memory.PhysicalAddressSpace;
 import io.dma4j.runtime.DmaRuntime;
 import io.dma4j.runtime.RuntimeConfig;
 import io.dma4j.runtime.testing.Bytes;
+import io.dma4j.runtime.testing.Leaks;
 import io.dma4j.spi.ManualClock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -17,7 +18,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,25 +105,16 @@ class NvmeFaultWalkTest {
     /** What must come back to where it was after every run. */
     private Map<String, Long> figures(String dev) {
         clock.advance(TimeUnit.MILLISECONDS.toNanos(1000)); // any flush-queue timeout has passed
-        Map<String, Long> st = rt.statistics(dev).asMap();
-        Map<String, Long> f = new LinkedHashMap<>();
-        for (String k : List.of("backend.iova.inUseGranules", "bounce.slots.used")) {
-            if (st.containsKey(k)) {
-                f.put(k, st.get(k));
-            }
-        }
-        f.put("pages allocated", machine.pageAllocator().allocatedPages());
+        Map<String, Long> f = Leaks.figures(rt, machine, dev);
         // A map that fails for want of a deeper table page keeps the intermediate tables it
         // already installed, as the kernel does (VT-d's pfn_to_dma_pte, io-pgtable-arm's
         // __arm_lpae_map leave them for the next map of that range): page-table pages may
         // stay above the baseline by empty tables, never by more than a walk's depth.
-        long tables = st.getOrDefault("backend.pagetable.pages", 0L);
+        long tables = rt.statistics(dev).asMap().getOrDefault("backend.pagetable.pages", 0L);
         f.put("page-table pages above a walk's depth", tablesBaseline < 0 || tables <= tablesBaseline + 3 ? 0L : tables - tablesBaseline);
         if (tablesBaseline < 0) {
             tablesBaseline = tables;
         }
-        f.put("live mappings", (long) rt.liveMappings(dev));
-        f.put("debug reports", (long) rt.debugReports().size());
         return f;
     }
 

@@ -8,6 +8,7 @@ import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.fault.FaultInjector.Point;
 import io.dma4j.runtime.DmaRuntime;
 import io.dma4j.runtime.RuntimeConfig;
+import io.dma4j.runtime.testing.Leaks;
 import io.dma4j.spi.ManualClock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -69,13 +70,7 @@ class OdpFaultWalkTest {
 
     private Map<String, Long> figures() {
         clock.advance(TimeUnit.SECONDS.toNanos(1));
-        Map<String, Long> st = rt.statistics("rnic0").asMap();
-        Map<String, Long> f = new LinkedHashMap<>();
-        f.put("IOVA granules in use", st.getOrDefault("backend.iova.inUseGranules", 0L));
-        f.put("live mappings", (long) rt.liveMappings("rnic0"));
-        f.put("pages allocated", machine.pageAllocator().allocatedPages());
-        f.put("debug reports", (long) rt.debugReports().size());
-        return f;
+        return Leaks.figures(rt, machine, "rnic0");
     }
 
     @ParameterizedTest(name = "{0}, {1}")
@@ -102,28 +97,30 @@ class OdpFaultWalkTest {
         int errors = 0;
         for (int n = 1; ; n++) {
             assertThat(n).as("the walk ends").isLessThan(5_000);
-            int failed = run(fi, model, design, out, in, n);
-            boolean reached = fi.failNth() == 0;
-            fi.setFailNth(0);
+            Outcome o = run(fi, model, design, out, in, n);
             CASES.incrementAndGet();
-            errors += failed;
+            if (o.error() != null) {
+                errors++;
+            }
             assertThat(figures()).as("%s %s, N = %d", backend, design, n).isEqualTo(baseline);
-            if (!reached) {
-                assertThat(failed).as("N = %d was not reached: the flow must succeed (%s)", n, why).isZero();
+            if (!o.reached()) {
+                assertThat(o.error()).as("N = %d was not reached: the flow must succeed", n).isNull();
                 assertThat(errors).as("injected faults surfaced as errors").isPositive();
                 return;
             }
         }
     }
 
-    /** One run with fail-nth armed at {@code n} (0: not armed); 1 if it ended in an error. */
-    private String why;
+    /** How a run ended: whether fail-nth fired, and the error it ended in (null: success). */
+    private record Outcome(boolean reached, String error) {
+    }
 
-    private int run(FaultInjector fi, RnicModel model, HmmDmaMap.Design design, byte[] out, byte[] in, int n) {
+    /** One run with fail-nth armed at {@code n} (0: not armed); the clean-up runs disarmed. */
+    private Outcome run(FaultInjector fi, RnicModel model, HmmDmaMap.Design design, byte[] out, byte[] in, int n) {
         long va = mm.mmap(16 * PAGE, true, false);
         mm.write(va, out);
         OdpMr mr = null;
-        int failed = 0;
+        String error = null;
         if (n > 0) {
             fi.setFailNth(n, POINTS);
         }
@@ -137,26 +134,22 @@ class OdpFaultWalkTest {
                     assertThat(mm.read(va + 8 * PAGE, in.length)).as("N = %d: read bytes", n).isEqualTo(in);
                     mm.mprotect(va, 16 * PAGE, true); // an invalidation of the whole region
                 } else {
-                    failed = 1;
-                    why = r.toString();
+                    error = r.toString();
                 }
             } else {
-                failed = 1;
-                why = w.toString();
+                error = w.toString();
             }
         } catch (io.dma4j.api.DmaMappingException | IllegalStateException | io.dma4j.platform.memory.PageAllocationException e) {
-            failed = 1;
-            why = e.toString();
+            error = e.toString();
         } catch (RuntimeException e) {
             fail("N = %d: not a clean error: %s", n, e);
         }
-        int left = fi.failNth(); // disarmed for the clean-up, re-armed with what is left for the caller to read
+        boolean reached = n > 0 && fi.failNth() == 0;
         fi.setFailNth(0);
         if (mr != null) {
             mr.close();
         }
         mm.munmap(va, 16 * PAGE);
-        fi.setFailNth(left); // the caller reads whether the fault was reached
-        return failed;
+        return new Outcome(reached, error);
     }
 }

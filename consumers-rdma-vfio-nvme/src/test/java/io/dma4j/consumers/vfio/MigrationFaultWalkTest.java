@@ -7,6 +7,7 @@ import io.dma4j.platform.fault.FaultInjector;
 import io.dma4j.platform.fault.FaultInjector.Point;
 import io.dma4j.runtime.DmaRuntime;
 import io.dma4j.runtime.RuntimeConfig;
+import io.dma4j.runtime.testing.Leaks;
 import io.dma4j.spi.ManualClock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -14,7 +15,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -34,7 +34,6 @@ import java.util.stream.Stream;
 import static io.dma4j.consumers.vfio.MigrationState.RESUMING;
 import static io.dma4j.consumers.vfio.MigrationState.RUNNING;
 import static io.dma4j.consumers.vfio.MigrationState.STOP;
-import static io.dma4j.consumers.vfio.MigrationState.STOP_COPY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -86,33 +85,18 @@ class MigrationFaultWalkTest {
 
     private Map<String, Long> figures() {
         clock.advance(TimeUnit.SECONDS.toNanos(1)); // flush-queue timeouts have passed
-        Map<String, Long> f = new LinkedHashMap<>();
-        for (String dev : List.of("mlx5vf0", "mlx5vf1")) {
-            Map<String, Long> st = rt.statistics(dev).asMap();
-            f.put(dev + " IOVA granules in use", st.getOrDefault("backend.iova.inUseGranules", 0L));
-            f.put(dev + " live mappings", (long) rt.liveMappings(dev));
-        }
-        f.put("pages allocated", machine.pageAllocator().allocatedPages());
-        f.put("debug reports", (long) rt.debugReports().size());
-        return f;
+        return Leaks.figures(rt, machine, "mlx5vf0", "mlx5vf1");
     }
 
-    private static byte[] migrate(Mlx5VfMigration ms, Mlx5VfMigration md) {
-        SaveStream out = (SaveStream) ms.setState(STOP_COPY);
-        ByteArrayOutputStream all = new ByteArrayOutputStream();
+    private static void migrate(Mlx5VfMigration ms, Mlx5VfMigration md) {
+        byte[] stream = Mlx5VfMigrationTest.save(ms);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(1 << 14);
-            for (long n; (n = out.read(buf, 0, buf.byteSize())) > 0;) {
-                all.writeBytes(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
-            }
-            byte[] stream = all.toByteArray();
             ResumeStream in = (ResumeStream) md.setState(RESUMING);
             MemorySegment s = a.allocate(stream.length);
             MemorySegment.copy(stream, 0, s, ValueLayout.JAVA_BYTE, 0, stream.length);
             in.write(s, 0, stream.length);
             md.setState(STOP);
             ms.setState(STOP);
-            return stream;
         }
     }
 

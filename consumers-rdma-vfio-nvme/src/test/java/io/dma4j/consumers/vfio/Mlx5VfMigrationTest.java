@@ -572,7 +572,8 @@ class Mlx5VfMigrationTest {
 
     // --- helpers -----------------------------------------------------------------------------------
 
-    private static byte[] save(Mlx5VfMigration m) {
+    /** Stop-copy: the whole save stream of {@code m} (also the migration fault walk's source side). */
+    static byte[] save(Mlx5VfMigration m) {
         SaveStream out = (SaveStream) m.setState(STOP_COPY);
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         try (Arena a = Arena.ofConfined()) {
