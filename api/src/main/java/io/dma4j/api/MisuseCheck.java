@@ -52,6 +52,8 @@ public enum MisuseCheck {
     FREE_COHERENT_NEVER_ALLOCATED("free-coherent-never-allocated", "device driver tries to free DMA memory it has not allocated"),
     IOMMU_UNMAP_NOT_MAPPED("iommu-unmap-not-mapped", "device driver unmaps an IOVA range with nothing mapped"),
     IOMMU_UNMAP_SIZE("iommu-unmap-size", "device driver unmaps an IOVA range of another size than was mapped"),
+    /** The kernel's {@code free_iova} ignores such a free silently; the model reports it. */
+    IOVA_FREE_UNKNOWN("iova-free-unknown", "device driver frees IOVA space the domain's allocator does not hold"),
     SWIOTLB_OVERRUN("swiotlb-overrun", "device driver syncs or unmaps beyond the end of a bounce buffer"),
     SWIOTLB_NOT_MAPPED("swiotlb-not-mapped", "device driver syncs or unmaps a bounce buffer that is not mapped");
 

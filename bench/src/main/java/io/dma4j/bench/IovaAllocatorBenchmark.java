@@ -8,26 +8,33 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The IOVA allocator alone (4 KiB granule, 48-bit limit): one-granule alloc+free, and a
- * window of 256 live ranges of random 1..32 granules where each operation frees the oldest
- * and allocates a new one. Throughput with one thread and with two threads sharing the
- * allocator shows how it scales; average time shows ns per alloc+free.
+ * The IOVA allocator alone (4 KiB granule, 36-bit pfn limit), on the op mix the kernel's
+ * allocator is usually measured with: one-granule alloc+free, and a window of 256 live
+ * ranges where each operation frees the oldest range and allocates a new one. Sizes come
+ * from a per-thread xorshift64 generator; the window is filled before timing. Two mixes:
+ * {@code cached} draws from {1, 2, 4, 8, 16, 32} granules (the per-thread range caches
+ * serve them), {@code tree} from {64, 128, 256} (larger than any cache class: every
+ * operation is a tree insert and a tree erase under the domain lock). Average time gives
+ * ns per free+alloc on one thread; throughput with one and with two threads sharing the
+ * allocator shows how it scales.
  */
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class IovaAllocatorBenchmark {
     private static final long LIMIT = (1L << 36) - 1;
+    private static final long[] CACHED = {1, 2, 4, 8, 16, 32};
+    private static final long[] TREE = {64, 128, 256};
 
     /** One allocator shared by the benchmark's threads. */
     @State(Scope.Benchmark)
@@ -35,48 +42,54 @@ public class IovaAllocatorBenchmark {
         final IovaAllocator allocator = new IovaAllocator(12, 1);
     }
 
-    /** A thread's window of live ranges. */
+    /** A thread's window of live ranges and its size generator. */
     @State(Scope.Thread)
     public static class Window {
+        @Param({"cached", "tree"})
+        public String mix;
+
         final long[] pfn = new long[256];
         final long[] size = new long[256];
-        final long[] sizes = new long[4096];
+        long[] sizes;
+        long x;
         int next;
-        int sizeAt;
 
         @Setup(Level.Trial)
         public void setUp(Shared s) {
-            SplittableRandom rnd = new SplittableRandom(Thread.currentThread().threadId());
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = 1 + rnd.nextInt(32);
-            }
+            sizes = mix.equals("tree") ? TREE : CACHED;
+            x = 0x9E3779B97F4A7C15L ^ Thread.currentThread().threadId();
             for (int i = 0; i < pfn.length; i++) {
-                size[i] = sizes[sizeAt++ & 4095];
+                size[i] = nextSize();
                 pfn[i] = s.allocator.allocFast(size[i], LIMIT, true);
             }
         }
 
+        long nextSize() {
+            x ^= x << 13;
+            x ^= x >>> 7;
+            x ^= x << 17;
+            return sizes[(int) Long.remainderUnsigned(x, sizes.length)];
+        }
+
+        /** Frees the oldest range, then allocates one in its slot. */
         long step(IovaAllocator a) {
             int i = next++ & 255;
             a.freeFast(pfn[i], size[i]);
-            long s = sizes[sizeAt++ & 4095];
+            long s = nextSize();
             size[i] = s;
-            pfn[i] = a.allocFast(s, LIMIT, true);
-            return pfn[i];
+            long p = a.allocFast(s, LIMIT, true);
+            pfn[i] = p;
+            return p;
         }
-    }
-
-    private static long one(IovaAllocator a) {
-        long p = a.allocFast(1, LIMIT, true);
-        a.freeFast(p, 1);
-        return p;
     }
 
     @Benchmark
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.NANOSECONDS)
     public long alloc1Free1(Shared s) {
-        return one(s.allocator);
+        long p = s.allocator.allocFast(1, LIMIT, true);
+        s.allocator.freeFast(p, 1);
+        return p;
     }
 
     @Benchmark

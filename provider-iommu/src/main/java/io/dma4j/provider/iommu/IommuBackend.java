@@ -579,7 +579,12 @@ final class IommuBackend extends AbstractMappingBackend implements IovaOps {
     @Override
     public void free(IovaState state) {
         long start = state.addr() & ~gmask;
-        iova.freeFast(start >>> shift, align(state.size() + (state.addr() & gmask)) >>> shift);
+        long granules = align(state.size() + (state.addr() & gmask)) >>> shift;
+        if (!iova.freeFast(start >>> shift, granules)) {
+            // free_iova ignores a pfn no range holds; nothing changed, and the model says so
+            throw new DmaApiMisuseException(name, MisuseCheck.IOVA_FREE_UNKNOWN, String.format(
+                    "free of IOVA 0x%x (+%d bytes): no allocated IOVA range holds it (freed twice?)", state.addr(), state.size()));
+        }
     }
 
     // ---------------------------------------------------------------- queries

@@ -8,19 +8,21 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An IOVA allocator in the manner of {@code drivers/iommu/iova.c}. Units are page frame
  * numbers of the domain granule ("pfns"); a range is {@code [pfn, pfn + size)}.
  *
- * <p><b>Slow path.</b> Allocated ranges are kept in a balanced tree under one lock. An
- * allocation searches top-down from the limit for the first gap that holds the size,
- * aligned to the size rounded up to a power of two; the search starts at a remembered
- * position (one for limits at or below 4 GiB, one above), and retries from the limit once
- * before failing. Pfn 0 is never handed out. A size that failed below 4 GiB fails fast
- * until something below 4 GiB is freed.
+ * <p><b>Slow path.</b> Allocated ranges are kept in a red-black tree under one lock
+ * ({@link IovaTree}, with the kernel's placement rules: see there). An allocation walks
+ * down from a remembered position (one for limits at or below 4 GiB, one above) for the
+ * first gap that holds the size, aligned to the size rounded up to a power of two, and
+ * retries once between the limit and that position before failing. Pfns below
+ * {@code startPfn} (at least pfn 0) are never handed out. A size that failed fails fast for
+ * limits at or below 4 GiB until something below 4 GiB is freed. The tree's nodes are
+ * pooled: the slow path allocates nothing once the pool holds the peak number of ranges.
+ * Reserved ranges ({@link #reserve}) stay in the tree for the allocator's life.
  *
  * <p><b>Fast path.</b> Sizes up to 32 granules are rounded up to a power of two and served
  * from range caches, one per size class: each thread has a loaded and a previous magazine
@@ -53,11 +55,9 @@ public final class IovaAllocator {
     private final long dma32Pfn;
 
     // ---- slow path (guarded by 'tree')
-    private final TreeMap<Long, Long> tree = new TreeMap<>();
-    private long cached32Top;
-    private long cachedTop;
-    private long max32AllocSize = Long.MAX_VALUE;
+    private final IovaTree tree;
     private long treeGranules;
+    private long unknownFrees;
     private long peakTreeGranules;
 
     // ---- fast path
@@ -118,8 +118,7 @@ public final class IovaAllocator {
         this.shift = granuleShift;
         this.startPfn = startPfn;
         this.dma32Pfn = 1L << (32 - granuleShift);
-        this.cached32Top = dma32Pfn;
-        this.cachedTop = Long.MAX_VALUE;
+        this.tree = new IovaTree(dma32Pfn);
         for (int i = 0; i < RCACHE_CLASSES; i++) {
             depots[i] = new Depot();
         }
@@ -171,15 +170,20 @@ public final class IovaAllocator {
         return pfn;
     }
 
-    /** Frees a range from {@link #allocFast} with the size that was asked for ({@code free_iova_fast}). */
-    public void freeFast(long pfn, long size) {
+    /**
+     * Frees a range from {@link #allocFast} with the size that was asked for ({@code free_iova_fast}).
+     *
+     * @return false when the range went to the tree and no range there held {@code pfn} (the
+     *         kernel ignores that; see {@link #treeFree}); a range the caches take is not checked
+     */
+    public boolean freeFast(long pfn, long size) {
         if (size <= RCACHE_MAX_GRANULES) {
             int cls = Long.numberOfTrailingZeros(roundUpPow2(size));
             if (cachePut(cls, pfn)) {
-                return;
+                return true;
             }
         }
-        treeFree(pfn);
+        return treeFree(pfn);
     }
 
     private ThreadCache cache() {
@@ -322,83 +326,79 @@ public final class IovaAllocator {
 
     /**
      * Allocates from the tree: top-down first fit below {@code limitPfn}, aligned to the
-     * size rounded up to a power of two ({@code alloc_iova} with size_aligned).
+     * size rounded up to a power of two ({@code alloc_iova} with size_aligned, that is
+     * {@code __alloc_and_insert_iova_range}).
      *
      * @return the first pfn, or 0
      */
     public long treeAlloc(long size, long limitPfn) {
-        long alignMask = roundUpPow2(size) - 1;
-        boolean low = limitPfn < dma32Pfn;
         synchronized (tree) {
-            if (low && size >= max32AllocSize) {
-                return 0;
+            long pfn = tree.alloc(size, limitPfn + 1, startPfn);
+            if (pfn != 0) {
+                treeGranules += size;
+                peakTreeGranules = Math.max(peakTreeGranules, treeGranules);
             }
-            long top = limitPfn + 1;
-            long cached = low ? cached32Top : cachedTop;
-            long pfn = search(size, alignMask, Math.min(top, cached));
-            if (pfn == 0 && cached < top) {
-                pfn = search(size, alignMask, top);
-            }
-            if (pfn == 0) {
-                if (low) {
-                    max32AllocSize = size;
-                }
-                return 0;
-            }
-            tree.put(pfn, pfn + size - 1);
-            if (low) {
-                cached32Top = pfn;
-            } else {
-                cachedTop = pfn;
-            }
-            treeGranules += size;
-            peakTreeGranules = Math.max(peakTreeGranules, treeGranules);
             return pfn;
         }
     }
 
-    /** Top-down search below {@code high} (exclusive). */
-    private long search(long size, long alignMask, long high) {
-        while (true) {
-            Long belowLo = tree.lowerKey(high);
-            long belowHi = belowLo == null ? -1 : tree.get(belowLo);
-            if (belowLo != null && belowHi >= high) {
-                high = belowLo; // 'high' falls inside an allocated range
-                continue;
-            }
-            long floor = belowLo == null ? startPfn : Math.max(startPfn, belowHi + 1);
-            if (high - size >= floor) {
-                long cand = (high - size) & ~alignMask;
-                if (cand >= floor) {
-                    return cand;
-                }
-            }
-            if (belowLo == null) {
-                return 0;
-            }
-            high = belowLo;
-        }
-    }
-
-    /** Frees a range allocated from the tree ({@code free_iova}). */
-    public void treeFree(long pfn) {
+    /**
+     * Frees the allocated range that contains {@code pfn} ({@code free_iova}).
+     *
+     * @return whether a range was found; the kernel ignores a pfn no range holds, and so does
+     *         this method: the caller decides whether that is a misuse to report
+     */
+    public boolean treeFree(long pfn) {
         synchronized (tree) {
-            treeFreeLocked(pfn);
+            return treeFreeLocked(pfn);
         }
     }
 
-    private void treeFreeLocked(long pfn) {
-        Long hi = tree.remove(pfn);
-        if (hi == null) {
-            throw new IllegalStateException(String.format("IOVA pfn 0x%x is not allocated (double free?)", pfn));
+    private boolean treeFreeLocked(long pfn) {
+        long freed = tree.free(pfn);
+        if (freed == 0) {
+            unknownFrees++;
+            return false;
         }
-        treeGranules -= hi - pfn + 1;
-        if (pfn < dma32Pfn) {
-            max32AllocSize = Long.MAX_VALUE;
-            cached32Top = Math.max(cached32Top, Math.min(hi + 1, dma32Pfn));
+        treeGranules -= freed;
+        return true;
+    }
+
+    /**
+     * Keeps {@code [loPfn, hiPfn]} out of every allocation for the life of the allocator
+     * ({@code reserve_iova}): host-bridge windows, MSI doorbells, firmware regions. Overlapping
+     * reservations merge as the kernel merges them; a reserved range is never freed.
+     *
+     * @throws IllegalArgumentException for an empty or negative range
+     * @throws IllegalStateException    when the range overlaps an allocated (not reserved) range
+     */
+    public void reserve(long loPfn, long hiPfn) {
+        if (loPfn < 0 || hiPfn < loPfn) {
+            throw new IllegalArgumentException(String.format("reserved range [0x%x, 0x%x] (expected: 0 <= lo <= hi)", loPfn, hiPfn));
         }
-        if (cachedTop != Long.MAX_VALUE) {
-            cachedTop = Math.max(cachedTop, hi + 1);
+        synchronized (tree) {
+            tree.reserve(loPfn, hiPfn);
+        }
+    }
+
+    /** Reserved ranges, as first pfn to last pfn (a copy). */
+    public Map<Long, Long> reservedRanges() {
+        synchronized (tree) {
+            return tree.ranges(true);
+        }
+    }
+
+    /** {@code max32_alloc_size}: the size below which a request at or below 4 GiB still walks the tree. */
+    long max32AllocSize() {
+        synchronized (tree) {
+            return tree.max32AllocSize();
+        }
+    }
+
+    /** Frees of pfns no range held (see {@link #treeFree}); a non-zero count means a caller's bug. */
+    public long unknownFrees() {
+        synchronized (tree) {
+            return unknownFrees;
         }
     }
 
@@ -437,24 +437,19 @@ public final class IovaAllocator {
     /** Ranges in the tree, as pfn to last pfn (a copy, for checks and tests). */
     public Map<Long, Long> ranges() {
         synchronized (tree) {
-            return new TreeMap<>(tree);
+            return tree.ranges(false);
         }
     }
 
     /**
-     * Checks the tree's invariants: ranges are ordered, disjoint and above pfn 0.
+     * Checks the tree's invariants: ranges ordered, disjoint and above pfn 0, the red-black
+     * rules, parent and neighbour links, and the pool's accounting.
      *
      * @throws IllegalStateException naming the first broken one
      */
     public void checkInvariants() {
         synchronized (tree) {
-            long prevHi = 0;
-            for (Map.Entry<Long, Long> e : tree.entrySet()) {
-                if (e.getKey() < startPfn || e.getValue() < e.getKey() || e.getKey() <= prevHi && prevHi != 0) {
-                    throw new IllegalStateException(String.format("IOVA tree broken at [0x%x, 0x%x] (previous ends at 0x%x)", e.getKey(), e.getValue(), prevHi));
-                }
-                prevHi = e.getValue();
-            }
+            tree.check(startPfn);
         }
     }
 
