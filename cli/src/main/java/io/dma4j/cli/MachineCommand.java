@@ -3,6 +3,8 @@ package io.dma4j.cli;
 import io.dma4j.platform.ByteSize;
 import io.dma4j.platform.IommuUnit;
 import io.dma4j.platform.Machine;
+import io.dma4j.platform.ReservedRegion;
+import io.dma4j.platform.device.DmaTranslation;
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.memory.Region;
 import io.dma4j.platform.pci.Bar;
@@ -43,6 +45,9 @@ final class MachineCommand implements Runnable {
             for (var d : m.devices()) {
                 rt.backendFor(d.name()); // configuration problems surface before anything is printed
             }
+            for (var d : m.devices()) {
+                rt.mapper(d.name()); // attaches the backend's translation (an IOMMU domain per group)
+            }
             if (json) {
                 out.println(Json.write(asMap(rt)));
                 out.flush();
@@ -71,7 +76,6 @@ final class MachineCommand implements Runnable {
                 t.row(d.name(), d.model() + (d.behaviour() == null ? "*" : ""), d.slot() == null ? "-" : d.slot().parent().name(),
                         bits(d.dmaMask()), d.attributes().coherent() ? "yes" : "no", d.attributes().untrusted() ? "yes" : "no",
                         d.iommu() == null ? "-" : d.iommu(), d.iommuGroup() < 0 ? "-" : d.iommuGroup(), rt.backendFor(d.name()).name(), bars(d));
-                rt.mapper(d.name()); // attaches the backend's translation (an IOMMU domain per group)
                 domains.row(d.name(), d.port().translation().describe());
             }
             t.print(out);
@@ -84,11 +88,42 @@ final class MachineCommand implements Runnable {
             }
             out.println("translations");
             domains.print(out);
+            printReserved(out, m);
             if (p2p) {
                 printP2p(out, rt);
             }
             out.flush();
         }
+    }
+
+    /** Each DMA domain's reserved regions, once per domain (the devices of a group share it). */
+    private static Map<DmaTranslation, List<String>> domainsWithReservations(Machine m) {
+        Map<DmaTranslation, List<String>> out = new LinkedHashMap<>();
+        for (Device d : m.devices()) {
+            DmaTranslation t = d.port().translation();
+            if (!t.reservedRegions().isEmpty()) {
+                out.computeIfAbsent(t, k -> new ArrayList<>()).add(d.name());
+            }
+        }
+        return out;
+    }
+
+    private static void printReserved(PrintWriter out, Machine m) {
+        Map<DmaTranslation, List<String>> domains = domainsWithReservations(m);
+        if (domains.isEmpty()) {
+            return;
+        }
+        out.println("reserved IOVA regions (never handed out by the domain's IOVA allocator; sw-msi is listed, not reserved)");
+        TextTable t = new TextTable("DOMAIN", "DEVICES", "START", "END", "SIZE", "TYPE");
+        for (Map.Entry<DmaTranslation, List<String>> e : domains.entrySet()) {
+            boolean first = true;
+            for (ReservedRegion r : e.getKey().reservedRegions()) {
+                t.row(first ? e.getKey().describe() : "", first ? String.join(",", e.getValue()) : "", String.format("0x%x", r.start()),
+                        String.format("0x%x", r.end()), ByteSize.format(r.end() - r.start() + 1), r.type().jsonName());
+                first = false;
+            }
+        }
+        t.print(out);
     }
 
     private static void printP2p(PrintWriter out, DmaRuntime rt) {
@@ -199,9 +234,28 @@ final class MachineCommand implements Runnable {
             e.put("iommuGroup", d.iommuGroup());
             e.put("backend", rt.backendFor(d.name()).name());
             e.put("bars", d.bars());
+            e.put("translation", d.port().translation().describe());
             devices.add(e);
         }
         root.put("devices", devices);
+        List<Map<String, Object>> domains = new ArrayList<>();
+        for (Map.Entry<DmaTranslation, List<String>> e : domainsWithReservations(m).entrySet()) {
+            List<Map<String, Object>> regions = new ArrayList<>();
+            for (ReservedRegion r : e.getKey().reservedRegions()) {
+                Map<String, Object> reg = new LinkedHashMap<>();
+                reg.put("start", r.start());
+                reg.put("end", r.end());
+                reg.put("type", r.type().jsonName());
+                reg.put("reserved", r.reservedInDmaDomain());
+                regions.add(reg);
+            }
+            Map<String, Object> dom = new LinkedHashMap<>();
+            dom.put("translation", e.getKey().describe());
+            dom.put("devices", e.getValue());
+            dom.put("reservedRegions", regions);
+            domains.add(dom);
+        }
+        root.put("domains", domains);
         return root;
     }
 }

@@ -50,6 +50,34 @@ class DmactlTest {
                 .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
                 .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
                 .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\s").containsPattern("mlx5vf0\\s+mlx5-vf\\s").containsPattern("mlx5vf1\\s+mlx5-vf\\s");
+        // every DMA domain's reserved regions: hb0's BARs as bus windows, and x86's MSI window
+        assertThat(r.out()).contains("reserved IOVA regions")
+                .containsPattern("iommu dmar0 group 3 \\(lazy, x86-64\\)\\s+dmatest1\\s+0xc0000000\\s+0xc0003fff\\s+16 KiB\\s+pci-window\n")
+                .containsPattern("\\s+0xfee00000\\s+0xfeefffff\\s+1 MiB\\s+msi\n")
+                .containsPattern("\\s+0x4000000000\\s+0x4003ffffff\\s+64 MiB\\s+pci-window\n");
+    }
+
+    @Test
+    void machineJsonListsEachDomainsReservedRegions() throws Exception {
+        Run r = dmactl("machine", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        JsonNode domain = null;
+        for (JsonNode d : root.get("domains")) {
+            if (d.get("devices").toString().contains("\"dmatest1\"")) {
+                domain = d;
+            }
+        }
+        assertThat(domain).as("dmatest1's domain is listed").isNotNull();
+        assertThat(domain.get("translation").asText()).isEqualTo("iommu dmar0 group 3 (lazy, x86-64)");
+        boolean msi = false;
+        for (JsonNode reg : domain.get("reservedRegions")) {
+            msi |= reg.get("type").asText().equals("msi") && reg.get("start").asLong() == 0xfee0_0000L && reg.get("end").asLong() == 0xfeef_ffffL;
+        }
+        assertThat(msi).as("the x86 MSI window").isTrue();
+        for (JsonNode dev : root.get("devices")) {
+            assertThat(dev.get("translation").asText()).as("each device names its translation").isNotBlank();
+        }
     }
 
     @Test

@@ -117,6 +117,13 @@ class MachineDescriptionTest {
                 .hasMessageStartingWith("m.json: $.memory: not valid JSON at line 1"); // the array the text broke off in
         assertThatThrownBy(() -> MachineDescriptionParser.parse("{\"memory\": [{\"base\": 0, \"size\": \"12 furlongs\"}]}", "m.json"))
                 .hasMessageStartingWith("m.json: $.memory[0].size: expected a size or address like 4096");
+        String unit = "{\"memory\": [{\"base\": 0, \"size\": \"4KiB\"}], \"iommus\": [{\"name\": \"smmu0\", \"reservedRegions\": [%s]}]}";
+        assertThatThrownBy(() -> MachineDescriptionParser.parse(unit.formatted("{\"base\": \"0x8000000\", \"size\": \"1MiB\", \"type\": \"doorbell\"}"), "m.json"))
+                .hasMessage("m.json: $.iommus[0].reservedRegions[0].type: unknown reserved region type \"doorbell\" (expected: msi, sw-msi, reserved)");
+        assertThatThrownBy(() -> MachineDescriptionParser.parse(unit.formatted("{\"base\": \"0x8000000\", \"size\": 0, \"type\": \"msi\"}"), "m.json"))
+                .hasMessageStartingWith("m.json: $.iommus[0].reservedRegions[0].size: expected a positive size");
+        assertThat(MachineDescriptionParser.parse(unit.formatted("{\"base\": \"0x8000000\", \"size\": \"1MiB\", \"type\": \"sw-msi\"}"), "m.json").iommus().getFirst().reservedRegions())
+                .containsExactly(new io.dma4j.platform.ReservedRegion(0x800_0000L, 0x80f_ffffL, io.dma4j.platform.ReservedRegion.Type.SW_MSI));
     }
 
     @Test

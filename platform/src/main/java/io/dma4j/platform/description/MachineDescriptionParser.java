@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dma4j.platform.IommuUnit;
+import io.dma4j.platform.ReservedRegion;
 import io.dma4j.platform.description.MachineDescription.BarSpec;
 import io.dma4j.platform.description.MachineDescription.DeviceSpec;
 import io.dma4j.platform.description.MachineDescription.FabricNode;
@@ -39,6 +40,7 @@ import java.util.Set;
  *   "memory": [ {"base": "1MiB", "size": "2047MiB"}, {"base": "4GiB", "size": "1TiB"} ],
  *   "encryptedMemory": false,
  *   "iommus": [ {"name": "dmar0", "translating": true} ],
+ *   // an Arm SMMU would add: "reservedRegions": [ {"base": "0x8000000", "size": "1MiB", "type": "sw-msi"} ]
  *   "fabric": [ {"name": "hb0", "type": "host-bridge", "p2pForwarding": false, "busOffset": 0},
  *               {"name": "rp0", "type": "root-port", "parent": "hb0"},
  *               {"name": "sw0", "type": "switch-upstream", "parent": "rp0"},
@@ -200,13 +202,40 @@ public final class MachineDescriptionParser {
                 return out;
             }
             for (JsonCursor item : list.list()) {
-                item.object(Set.of("name", "translating"));
+                item.object(Set.of("name", "translating", "reservedRegions"));
                 String name = item.required("name").name();
                 if (!iommuNames.add(name)) {
                     throw item.required("name").error("duplicate IOMMU unit name '" + name + "'");
                 }
                 JsonCursor t = item.optional("translating");
-                out.add(new IommuUnit(name, t == null || t.bool()));
+                out.add(new IommuUnit(name, t == null || t.bool(), reservedRegions(item.optional("reservedRegions"))));
+            }
+            return out;
+        }
+
+        /** {@code [{"base": "0x8000000", "size": "1MiB", "type": "sw-msi"}]}; types msi, sw-msi, reserved. */
+        private List<ReservedRegion> reservedRegions(JsonCursor list) {
+            List<ReservedRegion> out = new ArrayList<>();
+            if (list == null) {
+                return out;
+            }
+            for (JsonCursor item : list.list()) {
+                item.object(Set.of("base", "size", "type"));
+                long base = item.required("base").size();
+                JsonCursor sizeAt = item.required("size");
+                long size = sizeAt.size();
+                if (size == 0 || base + size - 1 < base) {
+                    throw sizeAt.error(String.format("expected a positive size that does not wrap past 2^64 from 0x%x, got 0x%x", base, size));
+                }
+                JsonCursor typeAt = item.required("type");
+                String type = typeAt.text();
+                ReservedRegion.Type kind = switch (type) {
+                    case "msi" -> ReservedRegion.Type.MSI;
+                    case "sw-msi" -> ReservedRegion.Type.SW_MSI;
+                    case "reserved" -> ReservedRegion.Type.RESERVED;
+                    default -> throw typeAt.error("unknown reserved region type \"" + type + "\" (expected: msi, sw-msi, reserved)");
+                };
+                out.add(new ReservedRegion(base, base + size - 1, kind));
             }
             return out;
         }

@@ -1,5 +1,9 @@
 package io.dma4j.platform.device;
 
+import io.dma4j.platform.ReservedRegion;
+
+import java.util.List;
+
 /**
  * How a device's bus addresses become physical addresses: identity plus the device's
  * range offset until a mapping backend attaches another (an IOMMU domain's page-table
@@ -21,4 +25,13 @@ public interface DmaTranslation {
 
     /** A short description for fault records and listings ("direct +0x0", "iommu dmar0 domain 3"). */
     String describe();
+
+    /**
+     * The reserved regions of this translation's address space, in address order: what an
+     * IOMMU domain keeps out of its IOVA space (and lists without reserving, such as a
+     * software MSI window). None by default.
+     */
+    default List<ReservedRegion> reservedRegions() {
+        return List.of();
+    }
 }

@@ -18,7 +18,12 @@ public enum FaultReason {
     /** The device, or the peer it addressed, was hot-removed. */
     REMOVED,
     /** A failure injected at {@code dma_transfer} ({@link io.dma4j.platform.fault.FaultInjector}). */
-    INJECTED;
+    INJECTED,
+    /**
+     * The address lies in a reserved IOVA region of the device's DMA domain (an MSI doorbell
+     * window or a host-bridge memory window): no mapping can ever exist there.
+     */
+    RESERVED;
 
     private static final FaultReason[] VALUES = values();
 

@@ -4,10 +4,15 @@ import io.dma4j.spi.DmaClock;
 import io.dma4j.spi.MetricSink;
 import io.dma4j.spi.Metrics;
 
+import io.dma4j.platform.ReservedRegion;
 import io.dma4j.platform.device.DmaAccess;
 import io.dma4j.platform.device.DmaTranslation;
 import io.dma4j.platform.device.FaultReason;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -29,6 +34,9 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
     private final Iotlb iotlb;
     private final FlushQueue flushQueue;
     private final long invalidationNs;
+    private final List<ReservedRegion> reservedRegions;
+    private final long[] reservedStart; // the regions the domain reserves, in address order, for fault reasons
+    private final long[] reservedEnd;
     private final LongAdder exposures = new LongAdder();
     private final LongAdder syncMaps = new LongAdder();
 
@@ -38,8 +46,11 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
      * @param iotlbEntries   IOTLB capacity (a power of two)
      * @param invalidationNs simulated cost of one hardware invalidation (busy wait), 0 for none
      * @param clock          time for the flush queue's timeout and the IOVA caches
+     * @param reserved       the regions of the domain's address space ({@code iova_reserve_iommu_regions}):
+     *                       those a DMA domain reserves are kept out of the IOVA allocator for good
      */
-    IommuDomain(String unit, int group, PageTableFormat format, boolean strict, boolean singleQueue, int iotlbEntries, long invalidationNs, DmaClock clock) {
+    IommuDomain(String unit, int group, PageTableFormat format, boolean strict, boolean singleQueue, int iotlbEntries, long invalidationNs, DmaClock clock,
+                List<ReservedRegion> reserved) {
         this.unit = unit;
         this.group = group;
         this.format = format;
@@ -48,6 +59,22 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
         this.iotlb = new Iotlb(iotlbEntries);
         this.flushQueue = strict ? null : new FlushQueue(this, singleQueue, clock);
         this.invalidationNs = invalidationNs;
+        List<ReservedRegion> sorted = new ArrayList<>(reserved);
+        sorted.sort(Comparator.comparingLong(ReservedRegion::start));
+        this.reservedRegions = List.copyOf(sorted);
+        int n = 0;
+        long[] starts = new long[sorted.size()];
+        long[] ends = new long[sorted.size()];
+        for (ReservedRegion r : sorted) {
+            if (r.reservedInDmaDomain() && r.start() <= format.apertureEnd()) {
+                long end = Math.min(r.end(), format.apertureEnd());
+                iova.reserve(r.start() >>> format.granuleShift, end >>> format.granuleShift);
+                starts[n] = r.start();
+                ends[n++] = end;
+            }
+        }
+        this.reservedStart = Arrays.copyOf(starts, n);
+        this.reservedEnd = Arrays.copyOf(ends, n);
     }
 
     public PageTable table() {
@@ -130,7 +157,7 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
         if (v == 0) {
             v = table.lookup(bus);
             if (v == 0) {
-                return FaultReason.NOT_MAPPED.code();
+                return inReserved(bus) ? FaultReason.RESERVED.code() : FaultReason.NOT_MAPPED.code();
             }
             iotlb.fill(page, v);
         } else if (table.lookup(bus) != v) {
@@ -141,6 +168,20 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
             return FaultReason.PERMISSION.code();
         }
         return (v & ~0xFFFL) | (bus & 0xFFF);
+    }
+
+    private boolean inReserved(long bus) {
+        for (int i = 0; i < reservedStart.length; i++) {
+            if (bus >= reservedStart[i] && bus <= reservedEnd[i]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public List<ReservedRegion> reservedRegions() {
+        return reservedRegions;
     }
 
     @Override

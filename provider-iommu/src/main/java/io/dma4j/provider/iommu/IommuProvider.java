@@ -18,7 +18,9 @@ import java.util.Set;
 /**
  * The dma-iommu provider: serves devices behind a translating IOMMU unit, with priority
  * {@value #PRIORITY} over dma-direct. Devices of one IOMMU group share one domain; a group
- * with an untrusted device gets a strict domain whatever the mode.
+ * with an untrusted device gets a strict domain whatever the mode. A new domain reserves its
+ * host bridge's memory windows and the MSI window ({@code iova_reserve_iommu_regions}; see
+ * {@link DomainReservations}).
  *
  * <p>Settings ({@code dma4j.iommu.*}):
  * <ul>
@@ -93,8 +95,10 @@ public final class IommuProvider implements DmaProvider {
                 }
             }
             boolean strict = mode.equals("strict") || untrustedInGroup; // untrusted devices always get strict invalidation
-            return new IommuDomain(d.iommu(), d.iommuGroup(), PageTableFormat.ofConfigName(s.get("format", "x86-64")), strict,
-                    fq.equals("single"), (int) s.getLong("iotlbEntries", 256), s.getLong("invalidationNs", 0), clock);
+            PageTableFormat format = PageTableFormat.ofConfigName(s.get("format", "x86-64"));
+            return new IommuDomain(d.iommu(), d.iommuGroup(), format, strict,
+                    fq.equals("single"), (int) s.getLong("iotlbEntries", 256), s.getLong("invalidationNs", 0), clock,
+                    DomainReservations.of(m, d, format));
         });
     }
 }

@@ -83,6 +83,11 @@ public enum PageTableFormat {
         return (leafMask & (1L << shift)) != 0;
     }
 
+    /** Whether this is an x86 (VT-d) format, whose domains reserve the hardware MSI window. */
+    public boolean x86() {
+        return this == X86_64 || this == X86_64_5LEVEL;
+    }
+
     /** The name used in configuration ("x86-64", "arm-lpae-16k"). */
     public String configName() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');

@@ -327,15 +327,21 @@ class IommuBackendTest {
         DmaMapper m = setUp("strict", "dmatest1", Map.of());
         IovaState a = new IovaState();
         IovaState b = new IovaState();
-        assertThat(m.iovaTryAlloc(a, 0, 2L << 30)).isTrue();
-        assertThat(a.addr()).isEqualTo(2L << 30); // top-down, size-aligned, below 4 GiB
-        assertThat(m.iovaTryAlloc(b, 0, 2L << 30)).isTrue();
-        assertThat(b.addr()).as("[0, 2 GiB) cannot hold it (IOVA 0 is never used): the full mask from now on").isGreaterThanOrEqualTo(1L << 32);
+        IovaState c = new IovaState();
+        // [3 GiB, 4 GiB) holds reserved regions (hb0's BARs from 0xc0000000, the MSI window at 0xfee00000),
+        // so the top-down, size-aligned search below 4 GiB finds [2 GiB, 3 GiB) first, then [1 GiB, 2 GiB)
+        assertThat(m.iovaTryAlloc(a, 0, 1L << 30)).isTrue();
+        assertThat(a.addr()).isEqualTo(2L << 30);
+        assertThat(m.iovaTryAlloc(b, 0, 1L << 30)).isTrue();
+        assertThat(b.addr()).isEqualTo(1L << 30);
+        assertThat(m.iovaTryAlloc(c, 0, 1L << 30)).isTrue();
+        assertThat(c.addr()).as("[0, 1 GiB) cannot hold it (IOVA 0 is never used): the full mask from now on").isGreaterThanOrEqualTo(1L << 32);
         long p = m.mapPhys(page(), 4096, TO_DEVICE, 0);
         assertThat(p).as("no more 32-bit-first attempts").isGreaterThanOrEqualTo(1L << 32);
         m.unmapPhys(p, 4096, TO_DEVICE, 0);
         m.iovaFree(a);
         m.iovaFree(b);
+        m.iovaFree(c);
     }
 
     @Test
