@@ -84,8 +84,13 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--min-size", defaultValue = "4KiB", description = "Smallest request (default: ${DEFAULT-VALUE}).")
     String minSize;
 
-    @Option(names = "--max-size", defaultValue = "128KiB", description = "Largest request, at most the controller's MDTS (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-size", defaultValue = "128KiB",
+            description = "Largest request, at most 64MiB (default: ${DEFAULT-VALUE}); nvme splits a request above the driver's transfer limit into several commands, as the block layer does.")
     String maxSize;
+
+    @Option(names = "--sgl-threshold", defaultValue = "32KiB",
+            description = "nvme: the driver's sgl_threshold, the average segment size from which a multi-segment request uses SGLs; 0 turns that off (default: ${DEFAULT-VALUE}).")
+    String sglThreshold;
 
     @Option(names = "--pattern", defaultValue = "random", description = "random or sequential LBAs (default: ${DEFAULT-VALUE}).")
     String pattern;
@@ -105,6 +110,31 @@ final class RunCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** The largest request --max-size allows. */
+    private static final long MAX_REQUEST = 64L << 20;
+
+    /**
+     * One request as the block layer hands it to the driver: split into commands of at most
+     * {@code limit} bytes ({@code bio_split_rw} at {@code max_sectors}; the pages here are whole
+     * 4 KiB segments, so every piece keeps the PRP rules).
+     *
+     * @return the first non-zero status, or 0
+     */
+    private static int splitIo(NvmeDriver nvme, boolean write, long lba, long[] phys, long[] len, int pages, long limit) {
+        int perCommand = (int) Math.max(1, limit / 4096);
+        for (int first = 0; first < pages; first += perCommand) {
+            int n = Math.min(perCommand, pages - first);
+            long[] p = first == 0 ? phys : java.util.Arrays.copyOfRange(phys, first, first + n);
+            long[] l = first == 0 ? len : java.util.Arrays.copyOfRange(len, first, first + n);
+            long at = lba + (long) first * 4096 / Nvme.LBA;
+            int status = write ? nvme.write(at, p, l, n) : nvme.read(at, p, l, n);
+            if (status != 0) {
+                return status;
+            }
+        }
+        return 0;
+    }
 
     private Integer migrate() {
         String src = device == null ? "mlx5vf0" : device;
@@ -147,6 +177,10 @@ final class RunCommand implements Callable<Integer> {
         if (min < 4096 || max < min || min % 4096 != 0 || max % 4096 != 0) {
             throw new UsageException("--min-size/--max-size " + minSize + "/" + maxSize + " (expected: multiples of 4 KiB, min <= max)");
         }
+        if (max > MAX_REQUEST) {
+            throw new UsageException("--max-size " + maxSize + " (expected: at most " + ByteSize.format(MAX_REQUEST) + ")");
+        }
+        long sglBytes = ByteSize.parse(sglThreshold);
         if (!pattern.equals("random") && !pattern.equals("sequential")) {
             throw new UsageException("--pattern " + pattern + " (expected: random or sequential)");
         }
@@ -183,9 +217,8 @@ final class RunCommand implements Callable<Integer> {
             }
             NvmeDriver nvme = new NvmeDriver(rt.mapper(device), m.addressSpace());
             nvme.setTwoStep(api == MapBench.Api.TWO_STEP);
-            if (max > nvme.maxTransferBytes()) {
-                throw new UsageException("--max-size " + maxSize + " exceeds the controller's transfer limit " + ByteSize.format(nvme.maxTransferBytes()));
-            }
+            nvme.setSglThreshold(sglBytes);
+            long limit = nvme.maxTransferBytes();
             int maxPages = (int) (max / 4096);
             long[] src = new long[maxPages];
             long[] dst = new long[maxPages];
@@ -218,8 +251,8 @@ final class RunCommand implements Callable<Integer> {
                     m.addressSpace().writeLong(src[i] + 4088, ~(tag + i));
                     m.addressSpace().writeLong(dst[i], 0);
                 }
-                int ws = nvme.write(lba, src, len, pages);
-                int rs = nvme.read(lba, dst, len, pages);
+                int ws = splitIo(nvme, true, lba, src, len, pages, limit);
+                int rs = splitIo(nvme, false, lba, dst, len, pages, limit);
                 for (int i = 0; i < pages; i++) {
                     if (ws != 0 || rs != 0 || m.addressSpace().readLong(dst[i]) != tag + i || m.addressSpace().readLong(dst[i] + 4088) != ~(tag + i)) {
                         bad++;
@@ -238,7 +271,11 @@ final class RunCommand implements Callable<Integer> {
             summary.put("backend", rt.backendFor(device).name());
             summary.put("api", api == MapBench.Api.CLASSIC ? "classic" : "two-step");
             summary.put("requests", requests); // write+read pairs, as --requests counts them
-            summary.put("ioCommands", nvme.requests());
+            summary.put("ioCommands", nvme.requests()); // a request above the transfer limit is several commands
+            summary.put("transferLimit", limit);
+            summary.put("sglThreshold", nvme.sglThreshold());
+            summary.put("descriptorBytes", nvme.descriptorBytes());
+            summary.put("smallPoolBytes", nvme.smallPoolBytes());
             summary.put("verifyFailures", bad);
             summary.put("iops", nvme.requests() / secs);
             summary.put("megabytesPerSecond", bytes / secs / 1e6);

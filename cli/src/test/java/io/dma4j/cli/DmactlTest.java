@@ -165,7 +165,7 @@ class DmactlTest {
     @Test
     void runNvmeVerifiesEveryByteOnBothApis() throws Exception {
         for (String api : new String[] {"two-step", "classic"}) {
-            Run r = dmactl("run", "nvme", "--requests", "40", "--api", api, "--json");
+            Run r = dmactl("run", "nvme", "--requests", "40", "--min-size", "8KiB", "--api", api, "--json"); // 8 KiB up: every request has two segments or more
             assertThat(r.code()).as(r.err()).isZero();
             JsonNode s = new ObjectMapper().readTree(r.out());
             assertThat(s.get("verifyFailures").asLong()).isZero();
@@ -178,9 +178,19 @@ class DmactlTest {
                 assertThat(s.get("bookkeepingBytesPerCommand").asDouble()).as("16 bytes per mapped segment").isGreaterThan(16.0);
             }
         }
-        Run bad = dmactl("run", "nvme", "--max-size", "16MiB");
+        Run bad = dmactl("run", "nvme", "--max-size", "128MiB");
         assertThat(bad.code()).as("a value beyond what the option allows here: a usage error").isEqualTo(2);
-        assertThat(bad.err()).isEqualTo("dmactl: --max-size 16MiB exceeds the controller's transfer limit 4 MiB\n");
+        assertThat(bad.err()).isEqualTo("dmactl: --max-size 128MiB (expected: at most 64 MiB)\n");
+        // above the transfer limit (128 KiB behind the IOMMU) a request is split into commands, as the block layer splits it
+        Run split = dmactl("run", "nvme", "--requests", "5", "--min-size", "256KiB", "--max-size", "256KiB", "--sgl-threshold", "0", "--json");
+        assertThat(split.code()).as(split.err()).isZero();
+        JsonNode s = new ObjectMapper().readTree(split.out());
+        assertThat(s.get("verifyFailures").asLong()).isZero();
+        assertThat(s.get("transferLimit").asLong()).isEqualTo(128 * 1024);
+        assertThat(s.get("ioCommands").asLong()).as("5 pairs, each write and read in two commands").isEqualTo(20);
+        assertThat(s.get("sglThreshold").asLong()).isZero();
+        assertThat(s.get("descriptorBytes").asLong()).as("one IOVA range per command, a PRP list of 31 entries from the small pool").isEqualTo(4096);
+        assertThat(s.get("smallPoolBytes").asLong()).isEqualTo(4096);
     }
 
     @Test

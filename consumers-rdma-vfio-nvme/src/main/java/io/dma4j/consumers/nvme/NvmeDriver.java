@@ -3,6 +3,8 @@ package io.dma4j.consumers.nvme;
 import io.dma4j.api.CoherentBuffer;
 import io.dma4j.api.DmaDirection;
 import io.dma4j.api.DmaMapper;
+import io.dma4j.api.P2pMapType;
+import io.dma4j.api.P2pState;
 import io.dma4j.consumers.block.BlockDmaIterator;
 import io.dma4j.hw.nvme.Nvme;
 import io.dma4j.platform.memory.PhysicalAddressSpace;
@@ -19,8 +21,27 @@ import java.util.List;
  * I/O queue pair in coherent DMA memory, doorbells written to BAR 0, data mapped with the
  * {@link BlockDmaIterator} (one IOVA range when the backend has IOVA space), described by
  * PRPs (PRP1, PRP2 as data or list pointer, list pages chained through their last slot) or
- * by SGLs when the controller supports them and the average segment reaches
- * {@link #SGL_THRESHOLD}, and unmapped on completion.
+ * by SGLs when the controller supports them and the average segment reaches the SGL
+ * threshold, and unmapped on completion. Data pointers are set up as {@code nvme_map_data}
+ * (drivers/nvme/host/pci.c, v6.17) does:
+ * <ul>
+ * <li>a request of one segment that is not peer memory skips the iterator
+ *     ({@code nvme_pci_setup_data_simple}): it is mapped with one {@code mapPhys}; when it
+ *     spans at most two controller pages ({@code offset + length <= 8 KiB}) PRP1 and PRP2
+ *     describe it, otherwise an SGL-capable controller gets one SGL data block in the command
+ *     (the SGL threshold is not consulted on this path, in the kernel as here), and a
+ *     controller without SGLs falls back to the iterator and a PRP list;</li>
+ * <li>otherwise an SGL when the controller supports it and the average segment is at least
+ *     the threshold ({@link #setSglThreshold}, default {@value #DEFAULT_SGL_THRESHOLD}; 0 turns
+ *     this choice off), or when the segments have gaps PRPs cannot describe;</li>
+ * <li>a PRP list of at most 32 entries, or an SGL segment of at most 16 descriptors, comes from
+ *     the 256-byte small descriptor pool ({@link #setDmaPoolAlign512} for
+ *     {@code NVME_QUIRK_DMAPOOL_ALIGN_512}); longer ones from 4 KiB pages.</li>
+ * </ul>
+ * The transfer limit is the kernel's {@code max_hw_sectors}: the smallest of
+ * {@value #NVME_MAX_BYTES} bytes, the mapper's {@code optMappingSize} (128 KiB behind an
+ * IOMMU: the IOVA range caches' limit) and the controller's MDTS, where MDTS 0 means no
+ * limit. Larger requests are for the caller to split, as the block layer does.
  *
  * <p>A command whose completion never arrives (the controller could not post it: a DMA
  * fault on the completion queue) is handled as the kernel's timeout handler does: the
@@ -32,8 +53,14 @@ import java.util.List;
  * <p>Thread safety: one thread at a time (one I/O queue, no locking).
  */
 public final class NvmeDriver implements AutoCloseable {
-    /** The kernel's default sgl_threshold. */
-    public static final long SGL_THRESHOLD = 32 * 1024;
+    /** The kernel's default {@code sgl_threshold} module parameter, in bytes. */
+    public static final long DEFAULT_SGL_THRESHOLD = 32 * 1024;
+    /** {@code NVME_MAX_BYTES}: the driver's own cap per command. */
+    public static final long NVME_MAX_BYTES = 8L << 20;
+    /** Most PRP list entries that still come from the small descriptor pool (256 B / 8). */
+    static final int SMALL_POOL_PRPS = SmallDescriptorPool.BLOCK / 8;
+    /** Most SGL descriptors that still come from the small descriptor pool (256 B / 16). */
+    static final int SMALL_POOL_SGLS = SmallDescriptorPool.BLOCK / 16;
     /** Most data segments per command (one SGL descriptor page). */
     public static final int MAX_SEGMENTS = 256;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -71,11 +98,20 @@ public final class NvmeDriver implements AutoCloseable {
     private final ArrayDeque<CoherentBuffer> descriptorPages = new ArrayDeque<>();
     private final List<CoherentBuffer> inUse = new ArrayList<>();
     private final BlockDmaIterator iter = new BlockDmaIterator(MAX_SEGMENTS);
+    private final P2pState p2p = new P2pState();
+    private SmallDescriptorPool small;
+    private int smallInUse = -1; // the request's small descriptor block, or -1
+    private long largePages; // 4 KiB descriptor pages allocated so far
+    private long sglThreshold = DEFAULT_SGL_THRESHOLD;
+    private long maxTransfer;
     private int mdts;
     private boolean sgls;
     private int cid;
     private long lastBookkeeping;
     private boolean lastUsedSgl;
+    private boolean lastSingleSegment;
+    private boolean lastSmallDescriptor;
+    private int lastPsdt;
     private long requests;
     private long dptr1;
     private long dptr2;
@@ -92,14 +128,16 @@ public final class NvmeDriver implements AutoCloseable {
         this.mapper = mapper;
         this.cpu = cpu;
         this.regs = mapper.device().bar(0).cpuAddress();
+        this.small = new SmallDescriptorPool(mapper, false);
         try {
             admin = queuePair(0, ADMIN_DEPTH);
             CoherentBuffer id = mapper.allocCoherent(Nvme.PAGE, 0);
             try {
                 enableAdmin();
                 adminCommand(Nvme.ADMIN_IDENTIFY, id.dmaAddress(), 1, 0, "Identify Controller");
-                mdts = id.cpu().get(ValueLayout.JAVA_BYTE, 77);
+                mdts = id.cpu().get(ValueLayout.JAVA_BYTE, 77) & 0xFF;
                 sgls = (id.cpu().get(INT, 536) & 3) != 0;
+                maxTransfer = transferLimit(mdts, mapper.optMappingSize());
             } finally {
                 mapper.freeCoherent(id);
             }
@@ -114,6 +152,19 @@ public final class NvmeDriver implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@code max_hw_sectors} in bytes: {@code min(NVME_MAX_BYTES, dma_opt_mapping_size)} at
+     * probe ({@code nvme_pci_alloc_dev}), then {@code min_not_zero} with MDTS after Identify
+     * ({@code nvme_init_ctrl_finish}), where MDTS 0 reports no limit; whole LBAs.
+     */
+    static long transferLimit(int mdts, long optMappingSize) {
+        long limit = optMappingSize > 0 ? Math.min(NVME_MAX_BYTES, optMappingSize) : NVME_MAX_BYTES;
+        if (mdts != 0) {
+            limit = Math.min(limit, (long) Nvme.PAGE << Math.min(mdts, 20));
+        }
+        return limit & -Nvme.LBA;
     }
 
     /** A queue pair's SQ and CQ in coherent memory; nothing is kept if the second allocation fails. */
@@ -203,6 +254,7 @@ public final class NvmeDriver implements AutoCloseable {
             mapper.freeCoherent(b);
         }
         descriptorPages.clear();
+        small.close();
         for (QueuePair q : new QueuePair[] {io, admin}) {
             if (q != null) {
                 mapper.freeCoherent(q.cq);
@@ -220,9 +272,84 @@ public final class NvmeDriver implements AutoCloseable {
         }
     }
 
-    /** The largest transfer the controller accepts, in bytes (MDTS). */
+    /**
+     * The largest transfer one command may carry, in bytes: the kernel's {@code max_hw_sectors}
+     * (see the class comment). Larger requests are refused; split them first.
+     */
     public long maxTransferBytes() {
-        return Nvme.PAGE << mdts;
+        return maxTransfer;
+    }
+
+    /** The MDTS the controller reported in Identify (0: no limit). */
+    public int mdts() {
+        return mdts;
+    }
+
+    /**
+     * The {@code sgl_threshold} module parameter: SGLs are used for a multi-segment request
+     * when its average segment is at least this many bytes; 0 turns that choice off (gapped
+     * requests and the single-segment path may still use SGLs, as in the kernel).
+     *
+     * @throws IllegalArgumentException for a negative value
+     */
+    public void setSglThreshold(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("sgl_threshold " + bytes + " (expected: >= 0 bytes; 0 turns SGLs off for multi-segment requests)");
+        }
+        sglThreshold = bytes;
+    }
+
+    /** The current {@code sgl_threshold} in bytes. */
+    public long sglThreshold() {
+        return sglThreshold;
+    }
+
+    /**
+     * {@code NVME_QUIRK_DMAPOOL_ALIGN_512}: small descriptors aligned to 512 bytes instead of 256
+     * (half of each pool page goes unused). Set it before the first request.
+     *
+     * @throws IllegalStateException once the small pool holds memory
+     */
+    public void setDmaPoolAlign512(boolean align512) {
+        if (small.bytes() != 0) {
+            throw new IllegalStateException(mapper.device().name() + ": the small descriptor pool is in use; set its alignment before the first request");
+        }
+        small = new SmallDescriptorPool(mapper, align512);
+    }
+
+    /** Coherent memory the descriptor pools hold, in bytes: the small pool's pages and the 4 KiB descriptor pages. */
+    public long descriptorBytes() {
+        return small.bytes() + largePages * Nvme.PAGE;
+    }
+
+    /** Of {@link #descriptorBytes()}, the small (256-byte block) pool's pages. */
+    public long smallPoolBytes() {
+        return small.bytes();
+    }
+
+    /** Whether the last request took the single-segment path (no iterator). */
+    public boolean lastSingleSegment() {
+        return lastSingleSegment;
+    }
+
+    /** Whether the last request's PRP list or SGL segment came from the small descriptor pool. */
+    public boolean lastSmallDescriptor() {
+        return lastSmallDescriptor;
+    }
+
+    /** The last I/O command's PSDT ({@link Nvme#PSDT_PRP} or {@link Nvme#PSDT_SGL}). */
+    public int lastPsdt() {
+        return lastPsdt;
+    }
+
+    /** The last I/O command's first data-pointer quadword (PRP1, or the SGL descriptor's address). */
+    public long lastDataPointer1() {
+        return dptr1;
+    }
+
+    /** The last I/O command's second data-pointer quadword (PRP2, or the SGL descriptor's length and type). */
+    public long lastDataPointer2() {
+        return dptr2;
     }
 
     /** Whether the controller supports SGLs. */
@@ -281,9 +408,9 @@ public final class NvmeDriver implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             total += len[i];
         }
-        if (total == 0 || total % Nvme.LBA != 0 || total > maxTransferBytes()) {
-            throw new IllegalArgumentException(String.format("%s: %d bytes (expected: a multiple of %d, at most the MDTS limit %d)",
-                    mapper.device().name(), total, Nvme.LBA, maxTransferBytes()));
+        if (total == 0 || total % Nvme.LBA != 0 || total > maxTransfer) {
+            throw new IllegalArgumentException(String.format("%s: %d bytes (expected: a multiple of %d, at most the transfer limit %d bytes;"
+                    + " split larger requests)", mapper.device().name(), total, Nvme.LBA, maxTransfer));
         }
         boolean gaps = false;
         for (int i = 0; i < n; i++) {
@@ -292,6 +419,13 @@ public final class NvmeDriver implements AutoCloseable {
         if (gaps && !sgls) {
             throw new IllegalArgumentException(mapper.device().name() + ": the segments have gaps a PRP list cannot describe and the controller has no SGLs");
         }
+        if (n == 1) {
+            int status = simple(opcode, dir, lba, phys[0], len[0]);
+            if (status != AGAIN) {
+                return status;
+            }
+        }
+        lastSingleSegment = false;
         long t0 = System.nanoTime();
         int count = iter.map(mapper, phys, len, n, dir);
         mappingNanos += System.nanoTime() - t0;
@@ -308,8 +442,9 @@ public final class NvmeDriver implements AutoCloseable {
             iter.unmap(mapper, dir);
             throw new IllegalStateException(mapper.device().name() + ": the mapped segments have gaps a PRP list cannot describe (set a 4 KiB min align mask)");
         }
-        boolean useSgl = sgls && (gaps || dmaGaps || (total + nseg - 1) / nseg >= SGL_THRESHOLD);
+        boolean useSgl = sgls && (gaps || dmaGaps || (sglThreshold != 0 && (total + nseg - 1) / nseg >= sglThreshold));
         lastUsedSgl = useSgl;
+        lastSmallDescriptor = false;
         try {
             if (useSgl) {
                 sgl(count);
@@ -317,13 +452,67 @@ public final class NvmeDriver implements AutoCloseable {
                 prps(total);
             }
             int blocks = (int) (total / Nvme.LBA) - 1;
-            return submit(io, opcode, useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocks, 0);
+            lastPsdt = useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP;
+            return submit(io, opcode, lastPsdt, dptr1, dptr2, (int) lba, (int) (lba >>> 32), blocks, 0);
         } finally {
             long t1 = System.nanoTime();
             iter.unmap(mapper, dir);
             mappingNanos += System.nanoTime() - t1;
             descriptorPages.addAll(inUse);
             inUse.clear();
+            if (smallInUse >= 0) {
+                small.give(smallInUse);
+                smallInUse = -1;
+            }
+        }
+    }
+
+    /** {@code BLK_STS_AGAIN} from the single-segment path: use the iterator. */
+    private static final int AGAIN = -1;
+
+    /**
+     * {@code nvme_pci_setup_data_simple}: one segment, not peer memory, mapped with one
+     * {@code mapPhys}; PRP1/PRP2 when it spans at most two controller pages, else one SGL data
+     * block in the command (SGL-capable controllers only). The command's data pointer and the
+     * length are all unmapping needs ({@code IOD_SINGLE_SEGMENT}).
+     *
+     * @return the command's status, or {@link #AGAIN} to take the iterator path
+     */
+    private int simple(int opcode, DmaDirection dir, long lba, long phys, long len) {
+        boolean prpPossible = (phys & (Nvme.PAGE - 1)) + len <= 2L * Nvme.PAGE;
+        if (!sgls && !prpPossible) {
+            return AGAIN;
+        }
+        if (mapper.p2pMapType(p2p, phys) != P2pMapType.NONE) {
+            return AGAIN; // is_pci_p2pdma_page: peer memory needs the iterator's P2P handling
+        }
+        long t0 = System.nanoTime();
+        long dma = mapper.mapPhys(phys, len, dir, 0);
+        mappingNanos += System.nanoTime() - t0;
+        requests++;
+        lastSingleSegment = true;
+        lastSmallDescriptor = false;
+        lastBookkeeping = 0;
+        try {
+            long dmaOffset = dma & (Nvme.PAGE - 1); // the phys offset whenever a min align mask keeps it, as the kernel assumes
+            boolean useSgl = !prpPossible || dmaOffset + len > 2L * Nvme.PAGE;
+            if (useSgl && !sgls) {
+                throw new IllegalStateException(mapper.device().name() + ": the mapped segment moved to an offset PRPs cannot describe (set a 4 KiB min align mask)");
+            }
+            if (useSgl) {
+                dptr1 = dma;
+                dptr2 = len & 0xFFFF_FFFFL; // a data block: type 0 in byte 39
+            } else {
+                dptr1 = dma;
+                dptr2 = len > Nvme.PAGE - dmaOffset ? dma + Nvme.PAGE - dmaOffset : 0;
+            }
+            lastUsedSgl = useSgl;
+            lastPsdt = useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP;
+            return submit(io, opcode, lastPsdt, dptr1, dptr2, (int) lba, (int) (lba >>> 32), (int) (len / Nvme.LBA) - 1, 0);
+        } finally {
+            long t1 = System.nanoTime();
+            mapper.unmapPhys(dma, len, dir, 0);
+            mappingNanos += System.nanoTime() - t1;
         }
     }
 
@@ -342,6 +531,7 @@ public final class NvmeDriver implements AutoCloseable {
         CoherentBuffer p = descriptorPages.pollFirst();
         if (p == null) {
             p = mapper.allocCoherent(Nvme.PAGE, 0);
+            largePages++;
         }
         inUse.add(p);
         return p;
@@ -380,6 +570,29 @@ public final class NvmeDriver implements AutoCloseable {
             dptr2 = addr;
             return;
         }
+        if ((left + Nvme.PAGE - 1) / Nvme.PAGE <= SMALL_POOL_PRPS) { // a short list: one 256-byte block, no chaining
+            smallInUse = small.take();
+            lastSmallDescriptor = true;
+            MemorySegment list = small.cpu(smallInUse);
+            int slot = 0;
+            while (left > 0) {
+                long n = Math.min(left, Nvme.PAGE);
+                if (inRange < n && left > inRange) {
+                    throw new IllegalStateException("incorrectly formed request: a segment ends inside a controller page");
+                }
+                list.set(LONG, 8L * slot++, addr);
+                addr += n;
+                inRange -= n;
+                left -= n;
+                if (inRange == 0 && left > 0) {
+                    r++;
+                    addr = iter.dmaAddress(r);
+                    inRange = iter.dmaLength(r);
+                }
+            }
+            dptr2 = small.dma(smallInUse);
+            return;
+        }
         CoherentBuffer page = descriptorPage();
         long prp2 = page.dmaAddress();
         int slot = 0;
@@ -414,14 +627,24 @@ public final class NvmeDriver implements AutoCloseable {
             dptr2 = iter.dmaLength(0) & 0xFFFF_FFFFL; // type 0 (data block) in byte 39
             return;
         }
-        CoherentBuffer page = descriptorPage();
-        MemorySegment d = page.cpu();
+        MemorySegment d;
+        long at;
+        if (count <= SMALL_POOL_SGLS) {
+            smallInUse = small.take();
+            lastSmallDescriptor = true;
+            d = small.cpu(smallInUse);
+            at = small.dma(smallInUse);
+        } else {
+            CoherentBuffer page = descriptorPage();
+            d = page.cpu();
+            at = page.dmaAddress();
+        }
         for (int i = 0; i < count; i++) {
             d.set(LONG, 16L * i, iter.dmaAddress(i));
             d.set(INT, 16L * i + 8, (int) iter.dmaLength(i));
             d.set(INT, 16L * i + 12, (Nvme.SGL_DATA_BLOCK << 4) << 24); // reserved bytes, then the type in byte 15
         }
-        dptr1 = page.dmaAddress();
+        dptr1 = at;
         dptr2 = 16L * count | ((long) (Nvme.SGL_LAST_SEGMENT << 4) << 56);
     }
 

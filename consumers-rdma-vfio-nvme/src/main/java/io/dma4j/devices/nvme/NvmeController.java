@@ -27,7 +27,8 @@ import java.util.Map;
  * (SGL Descriptor Type Invalid, Data SGL Length Invalid). A DMA fault ends a command with
  * Data Transfer Error. Commands run inside the doorbell write.
  *
- * <p>Identify reports MDTS = {@value #MDTS} (4 MiB) and SGL support.
+ * <p>Identify reports SGL support (unless the model option {@code sgls} is false) and MDTS (model option {@code mdts}, default {@value #MDTS}: 4 MiB; 0 reports
+ * no limit, and the command's 16-bit block count is then the only bound) and SGL support.
  *
  * <p>Thread safety: doorbell writes are serialised.
  */
@@ -54,7 +55,10 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
     private final DmaPort port;
     private final Namespace namespace;
     private final MemorySegment sqe = Arena.ofAuto().allocate(64);
-    private final MemorySegment buf = Arena.ofAuto().allocate(Nvme.PAGE << MDTS);
+    private final int mdts;
+    private final boolean sgls;
+    private final long maxTransfer;
+    private final MemorySegment buf;
     private final MemorySegment word = Arena.ofAuto().allocate(16);
     private final Map<Integer, Queue> sqs = new HashMap<>();
     private final Map<Integer, Queue> cqs = new HashMap<>();
@@ -66,8 +70,11 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
 
     /**
      * A controller for {@code device}. Model options (machine description
-     * {@code "modelOptions"}): {@code namespaceSize} (default 1GiB) and {@code namespaceFile}
-     * (a file to keep the namespace in; default: memory).
+     * {@code "modelOptions"}): {@code namespaceSize} (default 1GiB), {@code namespaceFile}
+     * (a file to keep the namespace in; default: memory) and {@code mdts} (0..10, the maximum
+     * data transfer size as a power of two of 4 KiB pages; 0 for no limit; default {@value #MDTS})
+     * and {@code sgls} ({@code true} by default; {@code false} reports no SGL support and
+     * refuses SGL commands as an invalid field).
      *
      * @throws IllegalArgumentException naming the option when one is not valid
      */
@@ -79,6 +86,22 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         if (size <= 0 || size % Nvme.LBA != 0) {
             throw new IllegalArgumentException("namespaceSize: " + sizeText + " (expected: a positive multiple of " + Nvme.LBA + " bytes)");
         }
+        String mdtsText = device.modelOptions().getOrDefault("mdts", Integer.toString(MDTS));
+        try {
+            this.mdts = Integer.parseInt(mdtsText);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("mdts: " + mdtsText + " (expected: an integer 0..10; 0 for no limit)");
+        }
+        if (mdts < 0 || mdts > 10) {
+            throw new IllegalArgumentException("mdts: " + mdtsText + " (expected: an integer 0..10; 0 for no limit)");
+        }
+        this.maxTransfer = mdts == 0 ? 65536L * Nvme.LBA : (long) Nvme.PAGE << mdts; // MDTS 0: the 16-bit NLB field is the bound
+        this.buf = Arena.ofAuto().allocate(maxTransfer);
+        String sglText = device.modelOptions().getOrDefault("sgls", "true");
+        if (!sglText.equals("true") && !sglText.equals("false")) {
+            throw new IllegalArgumentException("sgls: " + sglText + " (expected: true or false)");
+        }
+        this.sgls = sglText.equals("true");
         String file = device.modelOptions().get("namespaceFile");
         this.namespace = file == null ? Namespace.inMemory(size) : Namespace.inFile(java.nio.file.Path.of(file), size);
     }
@@ -208,8 +231,8 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
                 MemorySegment page = buf.asSlice(0, Nvme.PAGE);
                 page.fill((byte) 0);
                 if ((cdw10 & 0xFF) == 1) { // controller
-                    page.set(ValueLayout.JAVA_BYTE, 77, (byte) MDTS);
-                    page.set(INT, 536, 1); // SGLS: SGLs supported, byte aligned
+                    page.set(ValueLayout.JAVA_BYTE, 77, (byte) mdts);
+                    page.set(INT, 536, sgls ? 1 : 0); // SGLS: SGLs supported, byte aligned (or none)
                 } else { // namespace
                     page.set(LONG, 0, namespace.size() / Nvme.LBA);
                     page.set(ValueLayout.JAVA_BYTE, 130, (byte) 9); // LBAF0: LBADS = 9 (512 bytes)
@@ -247,7 +270,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
         }
         long slba = sqe.get(LONG, 40);
         long len = ((sqe.get(INT, 48) & 0xFFFFL) + 1) * Nvme.LBA;
-        if (len > Nvme.PAGE << MDTS) {
+        if (len > maxTransfer) {
             return Nvme.SC_INVALID_FIELD;
         }
         if (slba < 0 || len > namespace.size() || slba > (namespace.size() - len) / Nvme.LBA) { // no overflow for any 64-bit SLBA
@@ -259,7 +282,7 @@ public final class NvmeController implements DeviceModel, RegisterHandler {
             namespace.read(off, buf, 0, len);
         }
         Transfer t = new Transfer(write, len);
-        int status = psdt == Nvme.PSDT_PRP ? walkPrps(t) : psdt == Nvme.PSDT_SGL ? walkSgl(t) : Nvme.SC_INVALID_FIELD;
+        int status = psdt == Nvme.PSDT_PRP ? walkPrps(t) : psdt == Nvme.PSDT_SGL && sgls ? walkSgl(t) : Nvme.SC_INVALID_FIELD;
         if (status == Nvme.SC_SUCCESS && write) {
             namespace.write(off, buf, 0, len);
         }
