@@ -65,15 +65,18 @@ final class MachineCommand implements Runnable {
                 units.add(u.name() + (u.translating() ? " (translating)" : " (identity)"));
             }
             out.println("  IOMMUs     " + (units.isEmpty() ? "none" : String.join(", ", units)));
+            if (!m.cpu().equals(io.dma4j.platform.Cpu.UNKNOWN)) {
+                out.println("  CPU        " + m.cpu());
+            }
             out.println("fabric");
             for (PciNode hb : m.fabric().hostBridges()) {
                 tree(out, hb, "  ");
             }
             out.println("devices");
-            TextTable t = new TextTable("NAME", "MODEL", "PORT", "DMA-MASK", "COHERENT", "UNTRUSTED", "IOMMU", "GROUP", "BACKEND", "BARS");
+            TextTable t = new TextTable("NAME", "BDF", "MODEL", "PORT", "DMA-MASK", "COHERENT", "UNTRUSTED", "IOMMU", "GROUP", "BACKEND", "BARS");
             TextTable domains = new TextTable("DEVICE", "TRANSLATION (device side)");
             for (Device d : m.devices()) {
-                t.row(d.name(), d.model() + (d.behaviour() == null ? "*" : ""), d.slot() == null ? "-" : d.slot().parent().name(),
+                t.row(d.name(), d.slot() == null ? "-" : d.slot().shortBdf(), d.model() + (passive(d) ? "*" : ""), d.slot() == null ? "-" : d.slot().parent().name(),
                         bits(d.dmaMask()), d.attributes().coherent() ? "yes" : "no", d.attributes().untrusted() ? "yes" : "no",
                         d.iommu() == null ? "-" : d.iommu(), d.iommuGroup() < 0 ? "-" : d.iommuGroup(), rt.backendFor(d.name()).name(), bars(d));
                 domains.row(d.name(), d.port().translation().describe());
@@ -81,7 +84,7 @@ final class MachineCommand implements Runnable {
             t.print(out);
             boolean passive = false;
             for (Device d : m.devices()) {
-                passive |= d.behaviour() == null;
+                passive |= passive(d);
             }
             if (passive) {
                 out.println("* no device model loaded for this model name: the device's BARs are passive");
@@ -176,13 +179,22 @@ final class MachineCommand implements Runnable {
         t.print(out);
     }
 
+    /** A device whose model name has no device model ("generic" devices are passive by definition). */
+    private static boolean passive(Device d) {
+        return d.behaviour() == null && !d.model().equals("generic");
+    }
+
     private static void tree(PrintWriter out, PciNode n, String indent) {
         String extra = switch (n.kind()) {
-            case HOST_BRIDGE -> ", p2p forwarding " + (n.p2pForwarding() ? "on" : "off") + (n.busOffset() != 0 ? String.format(", bus offset 0x%x", n.busOffset()) : "");
-            case ROOT_PORT, SWITCH_DOWNSTREAM -> n.acs().redirects() ? ", ACS redirect" : "";
+            case HOST_BRIDGE -> ", p2p forwarding " + (n.p2pForwarding() ? "on" : "off") + (n.busOffset() != 0 ? String.format(", bus offset 0x%x", n.busOffset()) : "")
+                    + (n.vendorId() >= 0 ? String.format(", %04x:%04x", n.vendorId(), n.deviceId()) : "");
+            case ENDPOINT -> (n.physfn() != null ? ", VF " + n.vfIndex() + " of " + n.physfn().name() : "")
+                    + (n.parent().kind() == PciNode.Kind.HOST_BRIDGE ? ", root-complex integrated" : "");
             default -> "";
         };
-        out.println(indent + n.name() + " (" + n.kind().jsonName() + extra + ")");
+        String acs = n.acs().bits();
+        out.println(indent + n.name() + " (" + n.kind().jsonName() + ", " + (n.kind() == PciNode.Kind.HOST_BRIDGE ? "domain " + n.bdf().substring(0, 4) : n.shortBdf())
+                + extra + (acs.isEmpty() ? "" : ", ACS " + acs + (n.acs().redirects() ? " (redirect)" : "")) + ")");
         for (PciNode c : n.children()) {
             tree(out, c, indent + "  ");
         }
@@ -212,12 +224,26 @@ final class MachineCommand implements Runnable {
         root.put("dram", dram);
         root.put("encryptedMemory", m.encryptedMemory());
         root.put("iommus", m.iommus());
+        root.put("cpu", m.cpu());
         List<Map<String, Object>> fabric = new ArrayList<>();
         for (PciNode n : m.fabric().nodes()) {
             Map<String, Object> f = new LinkedHashMap<>();
             f.put("name", n.name());
             f.put("type", n.kind().jsonName());
             f.put("parent", n.parent() == null ? null : n.parent().name());
+            f.put("bdf", n.bdf());
+            f.put("acs", n.acs().bits());
+            f.put("acsRedirect", n.acs().redirects());
+            if (n.kind() == PciNode.Kind.HOST_BRIDGE) {
+                f.put("p2pForwarding", n.p2pForwarding());
+                f.put("busOffset", n.busOffset());
+                f.put("vendorId", n.vendorId());
+                f.put("deviceId", n.deviceId());
+            }
+            if (n.physfn() != null) {
+                f.put("physfn", n.physfn().name());
+                f.put("vf", n.vfIndex());
+            }
             fabric.add(f);
         }
         root.put("fabric", fabric);
@@ -226,8 +252,11 @@ final class MachineCommand implements Runnable {
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("name", d.name());
             e.put("model", d.model());
+            e.put("bdf", d.slot() == null ? null : d.slot().bdf());
+            e.put("port", d.slot() == null ? null : d.slot().parent().name());
             e.put("modelLoaded", d.behaviour() != null);
-            e.put("dmaMask", d.dmaMask());
+            e.put("dmaBits", 64 - Long.numberOfLeadingZeros(d.dmaMask()));
+            e.put("dmaMask", String.format("0x%x", d.dmaMask()));
             e.put("coherent", d.attributes().coherent());
             e.put("untrusted", d.attributes().untrusted());
             e.put("iommu", d.iommu());

@@ -159,7 +159,7 @@ final class MigrateRun {
                 opts.put("stateSize", Long.toString(o.stateSize()));
                 opts.put("seed", Long.toString(isSrc ? o.seed() : o.seed() + 1));
                 opts.putIfAbsent("maxSaveSize", Long.toString(Math.max(64L << 20, 2 * o.stateSize())));
-                s = new MachineDescription.DeviceSpec(s.name(), s.model(), s.port(), s.attributes(), s.iommu(), s.iommuGroup(), s.bars(), opts);
+                s = s.withModelOptions(opts);
             }
             srcFound |= isSrc;
             dstFound |= isDst;
@@ -169,7 +169,7 @@ final class MigrateRun {
             throw new UsageException(String.format("--%s %s: no such device (mlx5 VFs: %s)", srcFound ? "destination" : "device",
                     srcFound ? o.destination() : o.source(), vfs(d)));
         }
-        return new MachineDescription(d.name(), d.source(), d.memory(), d.encryptedMemory(), d.iommus(), d.fabric(), devices);
+        return d.withDevices(devices);
     }
 
     private static String vfs(MachineDescription d) {

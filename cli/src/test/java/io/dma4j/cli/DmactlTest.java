@@ -47,9 +47,13 @@ class DmactlTest {
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("machine default (built-in default)")
                 .contains("  IOMMUs     dmar0 (translating)")
-                .contains("      sw0 (switch-upstream)\n        sw0.dp0 (switch-downstream)\n          nvme0 (endpoint)")
-                .containsPattern("legacy32\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
-                .containsPattern("nvme0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+rnic\\s").containsPattern("mlx5vf0\\s+mlx5-vf\\s").containsPattern("mlx5vf1\\s+mlx5-vf\\s");
+                .contains("      sw0 (switch-upstream, 01:00.0)\n        sw0.dp0 (switch-downstream, 02:00.0)\n          nvme0 (endpoint, 03:00.0)")
+                .contains("    rp1 (root-port, 00:02.0)\n      mlx5pf0 (endpoint, 05:00.0)\n      mlx5vf0 (endpoint, 05:00.1, VF 1 of mlx5pf0)")
+                .containsPattern("legacy32\\s+08:00.0\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
+                .containsPattern("mlx5vf0\\s+05:00.1\\s+mlx5-vf\\s+rp1\\s")
+                .doesNotContain("* no device model loaded")
+                .containsPattern("nvme0\\s+03:00.0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+04:00.0\\s+rnic\\s")
+                .containsPattern("mlx5vf1\\s+0a:00.1\\s+mlx5-vf\\s").containsPattern("mlx5pf1\\s+0a:00.0\\s+generic\\s+rp6\\s");
         // every DMA domain's reserved regions: hb0's BARs as bus windows, and x86's MSI window
         assertThat(r.out()).contains("reserved IOVA regions")
                 .containsPattern("iommu dmar0 group 3 \\(lazy, x86-64\\)\\s+dmatest1\\s+0xc0000000\\s+0xc0003fff\\s+16 KiB\\s+pci-window\n")
@@ -58,7 +62,7 @@ class DmactlTest {
     }
 
     @Test
-    void machineJsonListsEachDomainsReservedRegions() throws Exception {
+    void machineJsonHasTheFabricTheDevicesAndEachDomainsReservedRegions() throws Exception {
         Run r = dmactl("machine", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode root = new ObjectMapper().readTree(r.out());
@@ -77,6 +81,22 @@ class DmactlTest {
         assertThat(msi).as("the x86 MSI window").isTrue();
         for (JsonNode dev : root.get("devices")) {
             assertThat(dev.get("translation").asText()).as("each device names its translation").isNotBlank();
+            assertThat(dev.get("dmaBits").asInt()).as("mask widths in bits").isBetween(32, 64);
+            if (dev.get("name").asText().equals("mlx5vf0")) {
+                assertThat(dev.get("bdf").asText()).isEqualTo("0000:05:00.1");
+                assertThat(dev.get("port").asText()).isEqualTo("rp1");
+                assertThat(dev.get("dmaMask").asText()).isEqualTo("0xffffffffffffffff");
+            }
+        }
+        for (JsonNode f : root.get("fabric")) {
+            if (f.get("name").asText().equals("hb0")) {
+                assertThat(f.get("p2pForwarding").asBoolean()).as("the host bridge's P2P flag").isFalse();
+                assertThat(f.get("bdf").asText()).isEqualTo("0000:00:00.0");
+            }
+            if (f.get("name").asText().equals("mlx5vf1")) {
+                assertThat(f.get("physfn").asText()).isEqualTo("mlx5pf1");
+                assertThat(f.get("vf").asInt()).isEqualTo(1);
+            }
         }
     }
 

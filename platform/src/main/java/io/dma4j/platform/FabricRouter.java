@@ -1,5 +1,7 @@
 package io.dma4j.platform;
 
+import io.dma4j.platform.pci.HostBridges;
+
 import io.dma4j.platform.device.Device;
 import io.dma4j.platform.device.FaultReason;
 import io.dma4j.platform.device.PeerRouter;
@@ -20,10 +22,12 @@ final class FabricRouter implements PeerRouter {
     }
 
     private final Map<String, Device> devices;
+    private final Cpu cpu;
     private final List<MemoryBar> bars = new ArrayList<>();
 
-    FabricRouter(Map<String, Device> devices) {
+    FabricRouter(Map<String, Device> devices, Cpu cpu) {
         this.devices = devices;
+        this.cpu = cpu;
         for (Device d : devices.values()) {
             for (Bar b : d.bars()) {
                 if (b.kind() == Bar.Kind.MEMORY) {
@@ -72,10 +76,7 @@ final class FabricRouter implements PeerRouter {
             if (from.slot() == null || mb.owner.slot() == null) {
                 return FaultReason.P2P_BLOCKED;
             }
-            PciNode a = from.slot().hostBridge();
-            PciNode b = mb.owner.slot().hostBridge();
-            boolean forwards = a == b ? a.p2pForwarding() : a.p2pForwarding() && b.p2pForwarding();
-            return forwards ? null : FaultReason.P2P_BLOCKED;
+            return HostBridges.routes(cpu, from.slot().hostBridge(), mb.owner.slot().hostBridge()) ? null : FaultReason.P2P_BLOCKED;
         }
         return null;
     }

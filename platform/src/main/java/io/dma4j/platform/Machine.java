@@ -118,21 +118,38 @@ public final class Machine implements AutoCloseable {
                 FabricNode n = d.fabric().get(fi);
                 try {
                     fb.add(n.name(), n.kind(), n.parent(), n.acs(), n.p2pForwarding(), n.busOffset());
+                    if (n.vendorId() >= 0) {
+                        fb.hostBridgeIds(n.name(), n.vendorId(), n.deviceId());
+                    }
                 } catch (IllegalArgumentException e) {
                     throw new io.dma4j.platform.description.MachineDescriptionException(d.source(), "$.fabric[" + fi + "]", e.getMessage());
                 }
             }
-            for (int di = 0; di < d.devices().size(); di++) {
-                DeviceSpec s = d.devices().get(di);
-                if (s.port() != null) {
+            Map<String, Integer> vfsOf = new HashMap<>();
+            for (boolean virtualFunctions : new boolean[] {false, true}) { // physical functions first, whatever the order
+                for (int di = 0; di < d.devices().size(); di++) {
+                    DeviceSpec s = d.devices().get(di);
+                    if (s.port() == null || (s.physfn() != null) != virtualFunctions) {
+                        continue;
+                    }
                     try {
-                        fb.add(s.name(), PciNode.Kind.ENDPOINT, s.port(), null, false, 0);
+                        if (s.physfn() == null) {
+                            fb.addEndpoint(s.name(), s.port(), s.acs(), s.function());
+                        } else {
+                            fb.addVirtualFunction(s.name(), s.physfn(), vfsOf.merge(s.physfn(), 1, Integer::sum));
+                        }
                     } catch (IllegalArgumentException e) {
-                        throw new io.dma4j.platform.description.MachineDescriptionException(d.source(), "$.devices[" + di + "].port", e.getMessage());
+                        throw new io.dma4j.platform.description.MachineDescriptionException(d.source(),
+                                "$.devices[" + di + "]." + (s.physfn() == null ? "port" : "physfn"), e.getMessage());
                     }
                 }
             }
-            PciFabric fabric = fb.build();
+            PciFabric fabric;
+            try {
+                fabric = fb.build();
+            } catch (IllegalArgumentException e) {
+                throw new io.dma4j.platform.description.MachineDescriptionException(d.source(), "$.devices", e.getMessage());
+            }
             FaultLog faults = new FaultLog();
             FaultInjector injector = new FaultInjector();
             Map<String, IommuUnit> iommus = new LinkedHashMap<>();
@@ -173,7 +190,7 @@ public final class Machine implements AutoCloseable {
                     }
                 }
             }
-            FabricRouter router = new FabricRouter(devices);
+            FabricRouter router = new FabricRouter(devices, d.cpu());
             for (Device.Control c : controls.values()) {
                 c.setRouter(router);
             }
@@ -275,6 +292,11 @@ public final class Machine implements AutoCloseable {
     /** The IOMMU unit a device sits behind, or {@code null}. */
     public IommuUnit iommuOf(Device device) {
         return device.iommu() == null ? null : iommus.get(device.iommu());
+    }
+
+    /** The CPU's vendor and family as the description names them ({@link Cpu#UNKNOWN} otherwise). */
+    public Cpu cpu() {
+        return description.cpu();
     }
 
     /** Whether memory encryption is on (all streaming DMA must bounce through shared memory). */

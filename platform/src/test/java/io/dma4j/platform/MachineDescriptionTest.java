@@ -84,7 +84,7 @@ class MachineDescriptionTest {
             "{\"name\": \"d\", \"dmaBits\": \"x\"}|$.devices[0].dmaBits|expected an integer 1..64, got \"x\"",
             "{\"name\": \"d\", \"colour\": 1}|$.devices[0].colour|unknown field",
             "{\"name\": \"d\", \"port\": \"rp9\"}|$.devices[0].port|unknown fabric node 'rp9'",
-            "{\"name\": \"d\", \"port\": \"hb0\"}|$.devices[0].port|a device sits below a root-port or a switch-downstream port",
+            "{\"name\": \"d\", \"port\": \"rp0\", \"function\": 8}|$.devices[0].function|expected an integer 0..7",
             "{\"name\": \"d\", \"iommu\": \"u9\"}|$.devices[0].iommu|unknown IOMMU unit 'u9'",
             "{\"name\": \"d\", \"minAlignMask\": \"0x1000\"}|$.devices[0].minAlignMask|expected a mask of the form 2^n-1",
             "{\"name\": \"d\", \"bars\": [{\"index\": 0, \"kind\": \"memory\", \"address\": \"0x1000000\", \"size\": \"1MiB\"}]}|$.devices[0].bars[0]|overlaps $.memory[0]",

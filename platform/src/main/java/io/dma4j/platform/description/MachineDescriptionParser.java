@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dma4j.platform.Cpu;
 import io.dma4j.platform.IommuUnit;
 import io.dma4j.platform.ReservedRegion;
 import io.dma4j.platform.description.MachineDescription.BarSpec;
@@ -157,7 +158,7 @@ public final class MachineDescriptionParser {
         }
 
         MachineDescription read() {
-            root.object(Set.of("name", "description", "memory", "encryptedMemory", "iommus", "fabric", "devices"));
+            root.object(Set.of("name", "description", "memory", "encryptedMemory", "cpu", "iommus", "fabric", "devices"));
             JsonCursor n = root.optional("name");
             String name = n == null ? "machine" : n.name();
             JsonCursor d = root.optional("description");
@@ -170,7 +171,31 @@ public final class MachineDescriptionParser {
             List<IommuUnit> iommus = iommus(root.optional("iommus"));
             List<FabricNode> fabric = fabric(root.optional("fabric"));
             List<DeviceSpec> devices = devices(root.optional("devices"));
-            return new MachineDescription(name, root.source(), memory, encrypted, iommus, fabric, devices);
+            return new MachineDescription(name, root.source(), memory, encrypted, iommus, fabric, devices, cpu(root.optional("cpu")));
+        }
+
+        /** {@code "cpu": {"vendor": "amd", "family": "0x19"}}: what {@code cpu_supports_p2pdma} reads. */
+        private static Cpu cpu(JsonCursor at) {
+            if (at == null) {
+                return Cpu.UNKNOWN;
+            }
+            at.object(Set.of("vendor", "family"));
+            String vendor = at.required("vendor").name();
+            JsonCursor familyAt = at.optional("family");
+            long family = familyAt == null ? 0 : familyAt.size();
+            if (family > 0xFFFF) {
+                throw familyAt.error("expected a CPU family 0..0xffff, got 0x" + Long.toHexString(family));
+            }
+            return new Cpu(vendor, (int) family);
+        }
+
+        /** A 16-bit PCI id given as an integer or a string such as "0x8086". */
+        private static int pciId(JsonCursor at) {
+            long v = at.size();
+            if (v > 0xFFFF) {
+                throw at.error("expected a 16-bit PCI id such as \"0x8086\", got 0x" + Long.toHexString(v));
+            }
+            return (int) v;
         }
 
         private List<MemoryRange> memory(JsonCursor list) {
@@ -246,7 +271,7 @@ public final class MachineDescriptionParser {
                 return out;
             }
             for (JsonCursor item : list.list()) {
-                item.object(Set.of("name", "type", "parent", "acs", "p2pForwarding", "busOffset"));
+                item.object(Set.of("name", "type", "parent", "acs", "p2pForwarding", "busOffset", "vendorId", "deviceId"));
                 JsonCursor nameAt = item.required("name");
                 String name = nameAt.name();
                 if (fabricByName.containsKey(name)) {
@@ -278,10 +303,18 @@ public final class MachineDescriptionParser {
                 }
                 JsonCursor fwd = item.optional("p2pForwarding");
                 JsonCursor off = item.optional("busOffset");
-                if ((fwd != null || off != null) && kind != PciNode.Kind.HOST_BRIDGE) {
-                    throw (fwd != null ? fwd : off).error("applies to host bridges only");
+                JsonCursor vendorAt = item.optional("vendorId");
+                JsonCursor deviceAt = item.optional("deviceId");
+                for (JsonCursor hostOnly : new JsonCursor[] {fwd, off, vendorAt, deviceAt}) {
+                    if (hostOnly != null && kind != PciNode.Kind.HOST_BRIDGE) {
+                        throw hostOnly.error("applies to host bridges only");
+                    }
                 }
-                FabricNode node = new FabricNode(name, kind, parent, acs, fwd != null && fwd.bool(), off == null ? 0 : off.size());
+                if ((vendorAt == null) != (deviceAt == null)) {
+                    throw item.error("a host bridge's \"vendorId\" and \"deviceId\" go together (the whitelist matches both)");
+                }
+                FabricNode node = new FabricNode(name, kind, parent, acs, fwd != null && fwd.bool(), off == null ? 0 : off.size(),
+                        vendorAt == null ? -1 : pciId(vendorAt), deviceAt == null ? -1 : pciId(deviceAt));
                 fabricByName.put(name, node);
                 out.add(node);
             }
@@ -299,8 +332,10 @@ public final class MachineDescriptionParser {
         }
 
         private static Acs acs(JsonCursor at) {
-            at.object(Set.of("sourceValidation", "requestRedirect", "completionRedirect", "upstreamForwarding"));
-            return new Acs(flag(at, "sourceValidation"), flag(at, "requestRedirect"), flag(at, "completionRedirect"), flag(at, "upstreamForwarding"));
+            at.object(Set.of("sourceValidation", "requestRedirect", "completionRedirect", "upstreamForwarding", "egressControl",
+                    "translationBlocking", "directTranslated"));
+            return new Acs(flag(at, "sourceValidation"), flag(at, "requestRedirect"), flag(at, "completionRedirect"), flag(at, "upstreamForwarding"),
+                    flag(at, "egressControl"), flag(at, "translationBlocking"), flag(at, "directTranslated"));
         }
 
         private static boolean flag(JsonCursor at, String field) {
@@ -314,11 +349,12 @@ public final class MachineDescriptionParser {
                 return out;
             }
             Set<String> names = new HashSet<>();
-            Map<String, String> portUsers = new HashMap<>();
+            Map<String, Map<Integer, String>> functionsByPort = new HashMap<>();
+            Map<String, JsonCursor> physfnAt = new java.util.LinkedHashMap<>(); // VF name -> where it names its PF
             Set<Integer> groups = new HashSet<>();
             for (JsonCursor item : list.list()) {
                 item.object(Set.of("name", "model", "port", "dmaBits", "coherentBits", "coherent", "untrusted", "iommu", "iommuGroup",
-                        "rangeOffset", "maxSegmentSize", "segmentBoundaryMask", "minAlignMask", "bars", "modelOptions"));
+                        "rangeOffset", "maxSegmentSize", "segmentBoundaryMask", "minAlignMask", "bars", "modelOptions", "function", "physfn", "acs"));
                 JsonCursor nameAt = item.required("name");
                 String name = nameAt.name();
                 if (!names.add(name) || fabricByName.containsKey(name)) {
@@ -328,24 +364,44 @@ public final class MachineDescriptionParser {
                 String model = modelAt == null ? "generic" : modelAt.name();
                 JsonCursor portAt = item.optional("port");
                 String port = portAt == null ? null : portAt.name();
+                JsonCursor pfAt = item.optional("physfn");
+                JsonCursor functionAt = item.optional("function");
+                int function = functionAt == null ? 0 : functionAt.integer(0, 7);
+                JsonCursor devAcsAt = item.optional("acs");
+                Acs devAcs = devAcsAt == null ? Acs.NONE : acs(devAcsAt);
                 long busOffset = 0;
-                if (port != null) {
+                if (pfAt != null) {
+                    pfAt.name();
+                    for (JsonCursor notForVf : new JsonCursor[] {portAt, functionAt, devAcsAt}) {
+                        if (notForVf != null) {
+                            throw notForVf.error("a virtual function takes its port from its physical function (\"physfn\")");
+                        }
+                    }
+                    physfnAt.put(name, pfAt);
+                } else if (port != null) {
                     FabricNode p = fabricByName.get(port);
                     if (p == null) {
                         throw portAt.error("unknown fabric node '" + port + "'");
                     }
                     if (!PciNode.Kind.ENDPOINT.allowedBelow(p.kind())) {
-                        throw portAt.error("a device sits below a root-port or a switch-downstream port, not a " + p.kind().jsonName());
+                        throw portAt.error("a device sits below a root-port, a switch-downstream port or (integrated in the root complex) a host-bridge, not a "
+                                + p.kind().jsonName());
                     }
-                    boolean taken = portUsers.containsKey(port);
-                    for (FabricNode f : fabricByName.values()) {
-                        taken |= port.equals(f.parent());
+                    if (p.kind() != PciNode.Kind.HOST_BRIDGE) { // below a host bridge, root ports and integrated endpoints are siblings
+                        for (FabricNode f : fabricByName.values()) {
+                            if (port.equals(f.parent())) {
+                                throw portAt.error("port '" + port + "' already has a device or switch below it");
+                            }
+                        }
+                        String holder = functionsByPort.computeIfAbsent(port, k -> new HashMap<>()).putIfAbsent(function, name);
+                        if (holder != null) {
+                            throw (functionAt != null ? functionAt : portAt).error("port '" + port + "' already has function " + function + " ('" + holder
+                                    + "'): the functions of a multi-function device need distinct \"function\" numbers (0..7)");
+                        }
                     }
-                    if (taken) {
-                        throw portAt.error("port '" + port + "' already has a device or switch below it");
-                    }
-                    portUsers.put(port, name);
                     busOffset = hostBridgeOf(port).busOffset();
+                } else if (functionAt != null || devAcsAt != null) {
+                    throw (functionAt != null ? functionAt : devAcsAt).error("applies to PCI devices only (this device has no \"port\")");
                 }
                 int dmaBits = intOr(item.optional("dmaBits"), 1, 64, 64);
                 int coherentBits = intOr(item.optional("coherentBits"), 1, 64, dmaBits);
@@ -377,7 +433,36 @@ public final class MachineDescriptionParser {
                 DeviceAttributes attrs = new DeviceAttributes(DeviceAttributes.bitMask(dmaBits), DeviceAttributes.bitMask(coherentBits),
                         coherent, untrusted, rangeOffset, maxSeg, boundary, minAlign);
                 List<BarSpec> bars = bars(item.optional("bars"), busOffset);
-                out.add(new DeviceSpec(name, model, port, attrs, iommu, group, bars, modelOptions(item.optional("modelOptions"))));
+                out.add(new DeviceSpec(name, model, port, attrs, iommu, group, bars, modelOptions(item.optional("modelOptions")), function,
+                        pfAt == null ? null : pfAt.name(), devAcs));
+            }
+            // virtual functions: the physical function is a PCI device that is no VF itself; the VF sits at its port
+            Map<String, DeviceSpec> byName = new HashMap<>();
+            for (DeviceSpec spec : out) {
+                byName.put(spec.name(), spec);
+            }
+            for (int i = 0; i < out.size(); i++) {
+                DeviceSpec vf = out.get(i);
+                if (vf.physfn() == null) {
+                    continue;
+                }
+                JsonCursor at = physfnAt.get(vf.name());
+                DeviceSpec pf = byName.get(vf.physfn());
+                if (pf == null) {
+                    throw at.error("unknown device '" + vf.physfn() + "'");
+                }
+                if (pf.physfn() != null || pf.port() == null) {
+                    throw at.error("'" + pf.name() + "' " + (pf.physfn() != null ? "is a virtual function itself" : "is not a PCI device (no \"port\")"));
+                }
+                long pfOffset = hostBridgeOf(pf.port()).busOffset();
+                for (int b = 0; b < vf.bars().size(); b++) {
+                    if (vf.bars().get(b).address() - pfOffset < 0) {
+                        throw list.list().get(i).required("bars").list().get(b).required("address").error(String.format(
+                                "the host bridge's bus offset 0x%x puts this BAR below bus address 0", pfOffset));
+                    }
+                }
+                out.set(i, new DeviceSpec(vf.name(), vf.model(), pf.port(), vf.attributes(), vf.iommu(), vf.iommuGroup(), vf.bars(), vf.modelOptions(),
+                        0, pf.name(), Acs.NONE));
             }
             // automatic groups: one per device behind an IOMMU, numbered after the explicit ones
             List<DeviceSpec> numbered = new ArrayList<>();
@@ -388,7 +473,7 @@ public final class MachineDescriptionParser {
                         next++;
                     }
                     groups.add(next);
-                    s = new DeviceSpec(s.name(), s.model(), s.port(), s.attributes(), s.iommu(), next, s.bars(), s.modelOptions());
+                    s = s.withGroup(next);
                 }
                 numbered.add(s);
             }

@@ -27,9 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <li>both ends below a common switch port, with no ACS redirect on the path: {@link P2pMapType#BUS_ADDR}
  *     (the switch turns the traffic around; the device uses the peer's bus address);</li>
  * <li>otherwise (different root ports, or ACS forcing traffic upstream) the route crosses
- *     the host bridge: {@link P2pMapType#THRU_HOST_BRIDGE} when the host bridge forwards peer
- *     traffic (for two host bridges, when both do; this flag stands for the kernel's CPU
- *     family rule and host-bridge whitelist), else {@link P2pMapType#NOT_SUPPORTED};</li>
+ *     the host bridge: {@link P2pMapType#THRU_HOST_BRIDGE} when the CPU or the host-bridge
+ *     whitelist allows it ({@link HostBridgeRule}), else {@link P2pMapType#NOT_SUPPORTED};</li>
+ * <li>functions of one multi-function device meet at their port (distance 2), a virtual
+ *     function's walk goes from its physical function's port, a root-complex integrated
+ *     endpoint has no upstream bridge, and a function's own ACS counts like a port's;</li>
  * <li>a hot-removed device, or one that is not on PCI, is {@link P2pMapType#NOT_SUPPORTED}.</li>
  * </ul>
  * Results are cached per (provider, client) and recomputed when the fabric changes.
@@ -94,12 +96,11 @@ final class FabricP2p implements P2pClassifier, PeerMemoryAllocator {
         String why = path.common() == null ? "no common switch" : "ACS redirect at " + String.join(", ", path.acsRedirect());
         PciNode a = provider.slot().hostBridge();
         PciNode b = client.slot().hostBridge();
-        boolean forwards = a == b ? a.p2pForwarding() : a.p2pForwarding() && b.p2pForwarding();
-        if (forwards) {
-            return new Result(P2pMapType.THRU_HOST_BRIDGE, path.distance(), why + "; through " + (a == b ? a.name() : a.name() + " and " + b.name()), gen);
+        String allowed = HostBridgeRule.allowedBecause(machine.cpu(), a, b);
+        if (allowed != null) {
+            return new Result(P2pMapType.THRU_HOST_BRIDGE, path.distance(), why + "; " + allowed, gen);
         }
-        return new Result(P2pMapType.NOT_SUPPORTED, path.distance(), why + ", and " + (a == b ? a.name() + " does" : a.name() + " and " + b.name() + " do")
-                + " not forward peer-to-peer traffic", gen);
+        return new Result(P2pMapType.NOT_SUPPORTED, path.distance(), why + ", and " + HostBridgeRule.refusedBecause(a, b), gen);
     }
 
     @Override
