@@ -3,6 +3,7 @@ module io.dma4j.cli {
     requires io.dma4j.runtime;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
+    requires HdrHistogram;
     requires io.dma4j.conformance;
     requires io.dma4j.consumers;
     requires org.junit.platform.launcher;

@@ -13,8 +13,10 @@ import java.util.function.LongSupplier;
 
 /**
  * The Java counterpart of the kernel's {@code dma_map_benchmark}: N threads, each with its
- * own buffer of {@code granule} pages, map and unmap it until the time is up, timing each
- * call; results are the mean and population standard deviation of map and unmap latency.
+ * own buffer of {@code granule} pages, map and unmap it through a warm-up phase (not
+ * measured), then until the time is up, timing each call; results are the mean and
+ * population standard deviation of map and unmap latency (the kernel tool's figures) and
+ * their distribution from an HdrHistogram (p50, p90, p99, p99.9, max).
  * Like the kernel's, a buffer the device may read is dirtied with a memset before each map
  * (outside the timed region), and an optional busy wait stands for the transfer.
  *
@@ -33,17 +35,19 @@ final class MapBench {
 
     /** What to run. */
     record Params(String device, int threads, double seconds, int granule, DmaDirection dir, Api api, long transNs, Integer dmaBits,
-                  long bufferAbove) {
+                  long bufferAbove, double warmupSeconds) {
     }
 
     /**
      * One run's figures (latencies in ns).
      *
      * @param fallback the two-step API was asked for but the backend has no IOVA space
+     * @param mapLatency   the map calls' distribution (ns) after the warm-up
+     * @param unmapLatency the unmap calls' distribution (ns) after the warm-up
      */
     record Result(String device, String backend, String api, int threads, double seconds, int granulePages, String direction,
                   long ops, double mapAvgNs, double mapStddevNs, double unmapAvgNs, double unmapStddevNs, double opsPerSecond,
-                  boolean fallback) {
+                  boolean fallback, double warmupSeconds, Latency.Summary mapLatency, Latency.Summary unmapLatency) {
     }
 
     private final Machine machine;
@@ -67,12 +71,13 @@ final class MapBench {
             mapper.setMask(p.dmaBits() == 64 ? -1L : (1L << p.dmaBits()) - 1);
         }
         try {
-            long start = System.nanoTime();
+            long begin = System.nanoTime();
+            long start = begin + (long) (p.warmupSeconds() * 1e9); // measuring starts after the warm-up
             long deadline = start + (long) (p.seconds() * 1e9);
             List<Worker> workers = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < p.threads(); i++) {
-                Worker w = new Worker(p, deadline);
+                Worker w = new Worker(p, start, deadline);
                 workers.add(w);
                 Thread t = Thread.ofPlatform().name("map-bench-" + i).start(w);
                 threads.add(t);
@@ -86,24 +91,28 @@ final class MapBench {
             };
             while (!allDone(threads)) {
                 if (progress != null) {
-                    progress.update((System.nanoTime() - start) / 1e9, done.getAsLong());
+                    progress.update(Math.max(0, System.nanoTime() - start) / 1e9, done.getAsLong());
                 }
                 threads.getFirst().join(200);
             }
             for (Thread t : threads) {
                 t.join();
             }
-            double elapsed = (System.nanoTime() - start) / 1e9;
+            double elapsed = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
             long n = 0;
             double ms = 0;
             double mq = 0;
             double us = 0;
             double uq = 0;
             boolean fallback = false;
+            Latency maps = new Latency();
+            Latency unmaps = new Latency();
             for (Worker w : workers) {
                 if (w.failure != null) {
                     throw w.failure;
                 }
+                maps.add(w.maps);
+                unmaps.add(w.unmaps);
                 n += w.n;
                 ms += w.mapSum;
                 mq += w.mapSq;
@@ -117,7 +126,8 @@ final class MapBench {
             double mapAvg = n == 0 ? 0 : ms / n;
             double unmapAvg = n == 0 ? 0 : us / n;
             return new Result(p.device(), backend, p.api() == Api.CLASSIC ? "classic" : "two-step", p.threads(), p.seconds(), p.granule(),
-                    p.dir().name(), n, mapAvg, stddev(mq, n, mapAvg), unmapAvg, stddev(uq, n, unmapAvg), n / elapsed, fallback);
+                    p.dir().name(), n, mapAvg, stddev(mq, n, mapAvg), unmapAvg, stddev(uq, n, unmapAvg), n / elapsed, fallback,
+                    p.warmupSeconds(), maps.summary(), unmaps.summary());
         } finally {
             if (p.dmaBits() != null) {
                 mapper.setMask(oldMask);
@@ -141,8 +151,11 @@ final class MapBench {
     /** One benchmark thread; its loop allocates nothing. */
     private final class Worker implements Runnable {
         private final Params p;
+        private final long start;
         private final long deadline;
         private final IovaState state = new IovaState();
+        final Latency maps = new Latency();
+        final Latency unmaps = new Latency();
         long n;
         double mapSum;
         double mapSq;
@@ -152,8 +165,9 @@ final class MapBench {
         volatile long published;
         RuntimeException failure;
 
-        Worker(Params p, long deadline) {
+        Worker(Params p, long start, long deadline) {
             this.p = p;
+            this.start = start;
             this.deadline = deadline;
         }
 
@@ -218,6 +232,11 @@ final class MapBench {
                     mapper.unmapPhys(dma, size, dir, DmaAttrs.NONE);
                 }
                 long t3 = System.nanoTime();
+                if (t0 < start) {
+                    continue; // warming up: the same work, not measured
+                }
+                maps.record(t1 - t0);
+                unmaps.record(t3 - t2);
                 double map = t1 - t0;
                 double unmap = t3 - t2;
                 mapSum += map;

@@ -54,6 +54,10 @@ final class MapBenchCommand implements Callable<Integer> {
             description = "Place the buffers at or above this physical address, e.g. 4GiB to make a 32-bit device bounce (default: lowest free memory).")
     String bufferAbove;
 
+    @Option(names = "--warmup", paramLabel = "SECONDS",
+            description = "Warm-up before the measured --seconds, 0..60 (the same work, not measured; default: a tenth of --seconds, at most 2).")
+    Double warmup;
+
     @Option(names = "--debug", description = "Turn DMA-debug checks on for the run.")
     boolean debug;
 
@@ -74,6 +78,8 @@ final class MapBenchCommand implements Callable<Integer> {
         check(dmaBits == null || (dmaBits >= 20 && dmaBits <= 64), "--dma-bits " + dmaBits + " (expected: 20..64)");
         check(transNs >= 0 && transNs <= 10_000_000, "--trans-ns " + transNs + " (expected: 0..10000000)");
         check(dir != DmaDirection.NONE, "--dir NONE is not a mapping direction");
+        check(warmup == null || (warmup >= 0 && warmup <= 60), "--warmup " + warmup + " (expected: 0..60 seconds)");
+        double warmupSeconds = warmup != null ? warmup : Math.min(2, seconds / 10);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Map<String, String> defaults = new LinkedHashMap<>();
@@ -82,7 +88,7 @@ final class MapBenchCommand implements Callable<Integer> {
         try (DmaRuntime rt = options.runtime(defaults)) {
             var mapper = rt.mapper(device);
             MapBench bench = new MapBench(rt.machine(), mapper, rt.backendFor(device).name());
-            MapBench.Params p = new MapBench.Params(device, threads, seconds, granule, dir, api, transNs, dmaBits, ByteSize.parse(bufferAbove));
+            MapBench.Params p = new MapBench.Params(device, threads, seconds, granule, dir, api, transNs, dmaBits, ByteSize.parse(bufferAbove), warmupSeconds);
             java.io.Console console = System.console();
             boolean live = !json && console != null && console.isTerminal();
             MapBench.Result r = bench.run(p, live ? (elapsed, ops) -> progress(err, elapsed, ops) : null);
@@ -123,9 +129,18 @@ final class MapBenchCommand implements Callable<Integer> {
         if (r.fallback()) {
             out.println("  note: the backend has no IOVA space (iovaTryAlloc answered false): measured the fallback, mapPhys of the whole buffer");
         }
-        out.printf(Locale.ROOT, "  average map latency   %10.1f ns   standard deviation %10.1f ns%n", r.mapAvgNs(), r.mapStddevNs());
+        out.printf(Locale.ROOT, "  average map latency   %10.1f ns   standard deviation %10.1f ns   (dma_map_benchmark's figures)%n", r.mapAvgNs(), r.mapStddevNs());
         out.printf(Locale.ROOT, "  average unmap latency %10.1f ns   standard deviation %10.1f ns%n", r.unmapAvgNs(), r.unmapStddevNs());
-        out.printf(Locale.ROOT, "  %,d map+unmap pairs, %,.0f pairs/s%n", r.ops(), r.opsPerSecond());
+        TextTable t = new TextTable("  LATENCY (ns)", "P50", "P90", "P99", "P99.9", "MAX");
+        latencyRow(t, "  map", r.mapLatency());
+        latencyRow(t, "  unmap", r.unmapLatency());
+        t.print(out);
+        out.printf(Locale.ROOT, "  %,d map+unmap pairs, %,.0f pairs/s, after %.1f s of warm-up%n", r.ops(), r.opsPerSecond(), r.warmupSeconds());
+    }
+
+    static void latencyRow(TextTable t, String name, Latency.Summary s) {
+        t.row(name, String.format(Locale.ROOT, "%,d", s.p50()), String.format(Locale.ROOT, "%,d", s.p90()), String.format(Locale.ROOT, "%,d", s.p99()),
+                String.format(Locale.ROOT, "%,d", s.p999()), String.format(Locale.ROOT, "%,d", s.max()));
     }
 
     private static void check(boolean ok, String problem) {

@@ -167,6 +167,11 @@ final class OdpRun {
             summary.put("pageFaultsPerSecond", nic.pageFaults() / secs);
             summary.put("faultInNsMean", samples.length == 0 ? 0.0 : (double) Arrays.stream(samples).sum() / samples.length);
             summary.put("faultInNsP99", samples.length == 0 ? 0L : samples[Math.min(samples.length - 1, (int) Math.ceil(samples.length * 0.99) - 1)]);
+            Latency faultIn = new Latency();
+            for (long ns : samples) {
+                faultIn.record(ns);
+            }
+            summary.put("faultInLatency", faultIn.summary());
             summary.put("pagesFaultedIn", mr.faultedPages());
             summary.put("pagesMapped", mr.mappedPages());
             summary.put("invalidations", mm.invalidations());

@@ -240,6 +240,9 @@ final class RunCommand implements Callable<Integer> {
             long bad = 0;
             long start = System.nanoTime();
             RunReport progress = new RunReport(spec.commandLine().getErr(), json);
+            Latency writes = new Latency();
+            Latency reads = new Latency();
+            int warmup = Math.min(100, requests / 10); // the first pairs warm up: verified, not timed into the histograms
             for (int r = 0; r < requests; r++) {
                 int pages = (int) ((min + rnd.nextLong((max - min) / 4096 + 1) * 4096) / 4096);
                 long size = pages * 4096L;
@@ -251,8 +254,15 @@ final class RunCommand implements Callable<Integer> {
                     m.addressSpace().writeLong(src[i] + 4088, ~(tag + i));
                     m.addressSpace().writeLong(dst[i], 0);
                 }
+                long t0 = System.nanoTime();
                 int ws = splitIo(nvme, true, lba, src, len, pages, limit);
+                long t1 = System.nanoTime();
                 int rs = splitIo(nvme, false, lba, dst, len, pages, limit);
+                long t2 = System.nanoTime();
+                if (r >= warmup) {
+                    writes.record(t1 - t0);
+                    reads.record(t2 - t1);
+                }
                 for (int i = 0; i < pages; i++) {
                     if (ws != 0 || rs != 0 || m.addressSpace().readLong(dst[i]) != tag + i || m.addressSpace().readLong(dst[i] + 4088) != ~(tag + i)) {
                         bad++;
@@ -273,6 +283,9 @@ final class RunCommand implements Callable<Integer> {
             summary.put("requests", requests); // write+read pairs, as --requests counts them
             summary.put("ioCommands", nvme.requests()); // a request above the transfer limit is several commands
             summary.put("transferLimit", limit);
+            summary.put("latencyWarmupRequests", warmup);
+            summary.put("writeLatency", writes.summary()); // per request, splits included
+            summary.put("readLatency", reads.summary());
             summary.put("sglThreshold", nvme.sglThreshold());
             summary.put("descriptorBytes", nvme.descriptorBytes());
             summary.put("smallPoolBytes", nvme.smallPoolBytes());

@@ -68,7 +68,12 @@ final class RunReport {
         } else {
             out.println(heading);
             TextTable t = new TextTable("FIGURE", "VALUE");
-            summary.forEach((k, v) -> t.row(k, v instanceof Double d ? String.format(Locale.ROOT, "%.1f", d) : v));
+            summary.forEach((k, v) -> t.row(k, switch (v) {
+                case Double d -> String.format(Locale.ROOT, "%.1f", d);
+                case Latency.Summary l -> String.format(Locale.ROOT, "p50 %,d  p90 %,d  p99 %,d  p99.9 %,d  max %,d ns (%,d samples)",
+                        l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.count());
+                default -> v;
+            }));
             t.print(out);
         }
         out.flush();

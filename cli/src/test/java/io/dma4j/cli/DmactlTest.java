@@ -210,6 +210,8 @@ class DmactlTest {
         assertThat(s.get("ioCommands").asLong()).as("5 pairs, each write and read in two commands").isEqualTo(20);
         assertThat(s.get("sglThreshold").asLong()).isZero();
         assertThat(s.get("descriptorBytes").asLong()).as("one IOVA range per command, a PRP list of 31 entries from the small pool").isEqualTo(4096);
+        assertThat(s.get("writeLatency").get("count").asLong()).as("5 pairs, none of them warm-up (a tenth of 5 is 0)").isEqualTo(5);
+        assertThat(s.get("readLatency").get("max").asLong()).isGreaterThanOrEqualTo(s.get("readLatency").get("p50").asLong()).isPositive();
         assertThat(s.get("smallPoolBytes").asLong()).isEqualTo(4096);
     }
 
@@ -292,6 +294,22 @@ class DmactlTest {
         assertThat(res.get("ops").asLong()).isPositive();
         assertThat(res.get("mapAvgNs").asDouble()).isPositive();
         assertThat(res.get("fallback").asBoolean()).isFalse();
+        assertThat(res.get("warmupSeconds").asDouble()).as("a tenth of --seconds").isEqualTo(0.03, org.assertj.core.api.Assertions.within(1e-9));
+        for (String op : new String[] {"mapLatency", "unmapLatency"}) {
+            JsonNode l = res.get(op);
+            assertThat(l.get("count").asLong()).as("%s: one value per measured pair", op).isEqualTo(res.get("ops").asLong());
+            assertThat(l.get("p50").asLong()).as(op).isPositive();
+            assertThat(l.get("p90").asLong()).isGreaterThanOrEqualTo(l.get("p50").asLong());
+            assertThat(l.get("p99").asLong()).isGreaterThanOrEqualTo(l.get("p90").asLong());
+            assertThat(l.get("p999").asLong()).isGreaterThanOrEqualTo(l.get("p99").asLong());
+            assertThat(l.get("max").asLong()).isGreaterThanOrEqualTo(l.get("p999").asLong());
+        }
+        Run text = dmactl("map-bench", "--seconds", "0.2", "--warmup", "0");
+        assertThat(text.out()).containsPattern("LATENCY \\(ns\\)\\s+P50\\s+P90\\s+P99\\s+P99.9\\s+MAX").containsPattern("\\n  map\\s+[0-9,]+\\s+")
+                .contains("after 0.0 s of warm-up");
+        Run bad = dmactl("map-bench", "--warmup", "61");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).isEqualTo("dmactl: --warmup 61.0 (expected: 0..60 seconds)\n");
     }
 
     @Test
