@@ -4,6 +4,7 @@ module io.dma4j.cli {
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
     requires HdrHistogram;
+    requires jdk.jfr;
     requires io.dma4j.conformance;
     requires io.dma4j.consumers;
     requires org.junit.platform.launcher;

@@ -9,6 +9,7 @@
  */
 module io.dma4j.consumers {
     requires transitive io.dma4j.api;
+    requires jdk.jfr;
 
     exports io.dma4j.consumers.block;
     exports io.dma4j.hw;

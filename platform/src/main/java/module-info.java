@@ -6,6 +6,7 @@
  */
 module io.dma4j.platform {
     requires com.fasterxml.jackson.databind;
+    requires jdk.jfr;
 
     exports io.dma4j.platform;
     exports io.dma4j.platform.memory;

@@ -5,6 +5,7 @@
  */
 module io.dma4j.provider.iommu {
     requires transitive io.dma4j.spi;
+    requires jdk.jfr;
 
     // exports nothing: the backend is reached through the SPI only (the benchmarks use the
     // internals on the class path)

@@ -12,6 +12,7 @@ module io.dma4j.runtime {
     requires com.google.common;
     requires org.objectweb.asm;
     requires com.fasterxml.jackson.databind;
+    requires jdk.jfr;
 
     exports io.dma4j.runtime;
     opens io.dma4j.runtime to com.google.guice;

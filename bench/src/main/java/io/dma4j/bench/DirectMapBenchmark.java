@@ -31,9 +31,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * dma-direct map+unmap of one 4 KiB page, side by side: the backend called directly, and
- * through the runtime's dispatch with statistics and DMA-debug off, statistics on, and
- * debug on. The first three should allocate nothing ({@code -prof gc}); debug tracking
- * allocates by design.
+ * through the runtime's dispatch with statistics and DMA-debug off, statistics on, debug
+ * on, and the JFR layer on with no recording running ({@code dma4j.jfr=true}: each call
+ * creates an event object that must not escape). All but debug should allocate nothing
+ * ({@code -prof gc}); debug tracking allocates by design.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -43,7 +44,7 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Thread)
 public class DirectMapBenchmark {
     /** What sits between the caller and dma-direct. */
-    @Param({"backend", "runtime", "runtime+stats", "runtime+debug"})
+    @Param({"backend", "runtime", "runtime+stats", "runtime+debug", "runtime+jfr"})
     public String path;
 
     private Machine machine;
@@ -65,8 +66,10 @@ public class DirectMapBenchmark {
         }
         boolean stats = path.equals("runtime+stats");
         boolean debug = path.equals("runtime+debug");
+        boolean jfr = path.equals("runtime+jfr");
         runtime = DmaRuntime.builder().machine(machine)
-                .config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, Boolean.toString(debug), RuntimeConfig.STATS, Boolean.toString(stats))))
+                .config(RuntimeConfig.of(Map.of(RuntimeConfig.DEBUG, Boolean.toString(debug), RuntimeConfig.STATS, Boolean.toString(stats),
+                        RuntimeConfig.JFR, Boolean.toString(jfr))))
                 .build();
         mapper = runtime.mapper("dmatest0");
     }

@@ -42,7 +42,14 @@ public final class Dmactl implements Runnable {
             cmd.getErr().flush();
             return e instanceof UsageException ? 2 : 1;
         });
-        return cl.execute(args);
+        int code = cl.execute(args);
+        String problem = FlightRecording.finish(); // --jfr: written whatever the command's outcome
+        if (problem != null) {
+            err.println("dmactl: " + problem);
+            err.flush();
+            return code == 0 ? 1 : code;
+        }
+        return code;
     }
 
     @Override

@@ -22,6 +22,9 @@ final class RuntimeOptions {
     @Option(names = "-D", paramLabel = "NAME=VALUE", description = "Sets a configuration entry, e.g. -D dma4j.backend.dmatest0=direct.")
     Map<String, String> entries = new LinkedHashMap<>();
 
+    @Option(names = "--jfr", paramLabel = "FILE", description = "Records dma4j's JDK Flight Recorder events (map, unmap, link, unlink, sync, IOTLB flush, bounce, device fault, ODP, migration rounds) into FILE.")
+    Path jfr;
+
     /** The configuration: file, then -D system properties, then this command line. */
     RuntimeConfig configuration(Map<String, String> defaults) {
         RuntimeConfig c = config == null ? RuntimeConfig.of(defaults) : RuntimeConfig.load(config);
@@ -39,6 +42,10 @@ final class RuntimeOptions {
         }
         for (Map.Entry<String, String> e : entries.entrySet()) {
             c = c.with(e.getKey(), e.getValue());
+        }
+        if (jfr != null) {
+            c = c.with(RuntimeConfig.JFR, "true");
+            FlightRecording.start(jfr);
         }
         return c;
     }

@@ -58,6 +58,7 @@ public final class DmaRuntime implements AutoCloseable {
     private final boolean debug;
     private final boolean debugThrows;
     private final boolean stats;
+    private final boolean jfr;
     private final Map<String, MapperChain> mappers = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private final List<DebugReport> reports = new ArrayList<>();
@@ -94,6 +95,7 @@ public final class DmaRuntime implements AutoCloseable {
             this.debug = config.flag(RuntimeConfig.DEBUG, true);
             this.debugThrows = config.debugThrows();
             this.stats = config.flag(RuntimeConfig.STATS, true);
+            this.jfr = config.flag(RuntimeConfig.JFR, false);
             this.machine.faultInjector().configure(config.values()); // dma4j.fail.*: fault injection
         } catch (IllegalArgumentException e) {
             throw new DmaConfigurationException(e.getMessage(), e);
@@ -174,7 +176,7 @@ public final class DmaRuntime implements AutoCloseable {
         Device.Control dc = control.device(name);
         MappingBackend backend = provider.createBackend(new BackendContext(machine, dc, roles.bounce(), roles.p2p(), config.settingsFor(provider.name()), clock));
         DmaDebug dbg = debug ? new DmaDebug(device, machine.addressSpace(), debugThrows, sink) : null;
-        return MapperChain.build(machine, dc, roles.p2p(), backend, dbg, stats ? new DeviceStatistics() : null);
+        return MapperChain.build(machine, dc, roles.p2p(), backend, dbg, stats ? new DeviceStatistics() : null, jfr ? provider.name() : null);
     }
 
     /** The names of the devices whose mappers exist, in no particular order. */

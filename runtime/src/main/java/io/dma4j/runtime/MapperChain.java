@@ -9,7 +9,7 @@ import io.dma4j.spi.P2pClassifier;
 
 /**
  * One device's chain of layers: argument validation → DMA-debug (optional) → statistics
- * (optional) → the backend, each its own small class. {@link DmaRuntime} builds one per
+ * (optional) → JFR events (optional) → the backend, each its own small class. {@link DmaRuntime} builds one per
  * device and hands out only its head. {@link #bare} gives the last layer alone, for
  * conformance kits and tests that build a backend through the SPI themselves.
  *
@@ -29,9 +29,9 @@ public final class MapperChain {
     }
 
     static MapperChain build(Machine machine, Device.Control control, P2pClassifier p2p, MappingBackend backend,
-                             DmaDebug tracker, DeviceStatistics counters) {
+                             DmaDebug tracker, DeviceStatistics counters, String jfrBackendName) {
         BackendMapper bottom = new BackendMapper(machine, control, p2p, backend);
-        DmaMapper top = bottom;
+        DmaMapper top = jfrBackendName == null ? bottom : new JfrMapper(bottom, jfrBackendName);
         StatsMapper stats = counters == null ? null : new StatsMapper(top, counters);
         top = stats == null ? top : stats;
         DebugMapper debug = tracker == null ? null : new DebugMapper(top, tracker);

@@ -49,11 +49,13 @@ public final class RuntimeConfig {
     public static final String DEBUG = "dma4j.debug";
     public static final String DEBUG_MODE = "dma4j.debug.mode";
     public static final String STATS = "dma4j.stats";
+    /** {@code true}: each device's chain gets a layer that emits JDK Flight Recorder events for mapping calls (default false). */
+    public static final String JFR = "dma4j.jfr";
     public static final String BACKEND = "dma4j.backend";
     public static final String BOUNCE = "dma4j.bounce";
     public static final String P2P = "dma4j.p2p";
     /** The names the runtime itself reads ({@code dma4j.backend.<device>} aside). */
-    public static final Set<String> KNOWN = Set.of(MACHINE, PROVIDERS_DIR, DEBUG, DEBUG_MODE, STATS, BACKEND, BOUNCE, P2P);
+    public static final Set<String> KNOWN = Set.of(MACHINE, PROVIDERS_DIR, DEBUG, DEBUG_MODE, STATS, JFR, BACKEND, BOUNCE, P2P);
 
     private final Map<String, String> values;
 

@@ -289,6 +289,8 @@ public final class RnicDriver implements AutoCloseable {
 
     /** Resolves one page-fault event and resumes the request ({@code mlx5_ib_eqe_pf_action}). */
     private void pageFault(int token, int key, long va, long bytes, boolean write) {
+        OdpEvents.PageFault event = new OdpEvents.PageFault();
+        event.begin();
         long t0 = System.nanoTime();
         OdpMr mr = key > 0 && key < MAX_KEYS ? mrs[key] : null;
         int flags = 0;
@@ -315,6 +317,16 @@ public final class RnicDriver implements AutoCloseable {
         faultNanos += ns;
         if (observer != null && flags == 0) {
             observer.resolved(ns, pages);
+        }
+        event.end();
+        if (event.shouldCommit()) {
+            event.device = mapper.device().name();
+            event.key = key;
+            event.va = va;
+            event.bytes = bytes;
+            event.pages = pages;
+            event.resolved = flags == 0;
+            event.commit();
         }
         try {
             command(Rnic.CMD_RESUME_PAGE_FAULT, key, token, 0, 0, flags, "RESUME_PAGE_FAULT");

@@ -224,6 +224,8 @@ public final class UmemOdp {
         if (!range.blockable()) {
             return false; // mlx5_ib_invalidate_range: never sleeps for a non-blockable range
         }
+        OdpEvents.Invalidation event = new OdpEvents.Invalidation();
+        event.begin();
         mutex.lock();
         try {
             sub.setSeq(curSeq);
@@ -257,6 +259,13 @@ public final class UmemOdp {
                 }
             }
             unmapDmaPages(from, to);
+            event.end();
+            if (event.shouldCommit()) {
+                event.start = s;
+                event.size = e - s;
+                event.pages = to - from;
+                event.commit();
+            }
             return true;
         } finally {
             mutex.unlock();

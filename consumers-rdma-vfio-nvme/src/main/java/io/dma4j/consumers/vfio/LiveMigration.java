@@ -80,9 +80,12 @@ public final class LiveMigration {
                 if (round > 0 && (dirty <= config.dirtyThreshold() || round >= config.maxRounds())) {
                     break;
                 }
+                MigrationRoundEvent event = new MigrationRoundEvent();
+                event.begin();
                 long moved = pipe(out, in, scratch);
                 perRound.add(moved);
                 copied += copyDirty(tracker, guest, destGuest, bitmap, scratch);
+                roundDone(event, round, moved, dirty);
                 if (progress != null) {
                     progress.round(round, moved, dirty);
                 }
@@ -90,8 +93,11 @@ public final class LiveMigration {
                 round++;
             }
             source.setState(MigrationState.STOP_COPY);
+            MigrationRoundEvent stopCopy = new MigrationRoundEvent();
+            stopCopy.begin();
             long stop = pipe(out, in, scratch);
             copied += copyDirty(tracker, guest, destGuest, bitmap, scratch); // the source's DMA is stopped: the last dirty pages
+            roundDone(stopCopy, -1, stop, -1);
             long stream = out.produced();
             source.setState(MigrationState.STOP);
             destination.setState(MigrationState.STOP);
@@ -109,6 +115,16 @@ public final class LiveMigration {
             }
             in.write(buf, 0, n);
             total += n;
+        }
+    }
+
+    private static void roundDone(MigrationRoundEvent event, int round, long moved, long dirty) {
+        event.end();
+        if (event.shouldCommit()) {
+            event.round = round;
+            event.bytes = moved;
+            event.dirty = dirty;
+            event.commit();
         }
     }
 

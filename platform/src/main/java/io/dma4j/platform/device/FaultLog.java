@@ -28,6 +28,15 @@ public final class FaultLog {
         }
         recent.addLast(f);
         perDevice.merge(device, 1L, Long::sum);
+        DeviceFaultEvent e = new DeviceFaultEvent();
+        if (e.shouldCommit()) {
+            e.device = device;
+            e.busAddress = busAddress;
+            e.access = access.name();
+            e.reason = reason.name();
+            e.translation = translation;
+            e.commit();
+        }
         return f;
     }
 

@@ -39,6 +39,7 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
     private final long[] reservedEnd;
     private final LongAdder exposures = new LongAdder();
     private final LongAdder syncMaps = new LongAdder();
+    private final String name; // for events: "dmar0 group 3"
 
     /**
      * @param strict         invalidate at every unmap (else queue lazily)
@@ -53,6 +54,7 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
                 List<ReservedRegion> reserved) {
         this.unit = unit;
         this.group = group;
+        this.name = unit + " group " + group;
         this.format = format;
         this.table = new PageTable(format);
         this.iova = new IovaAllocator(format.granuleShift, 1, clock);
@@ -100,14 +102,31 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
 
     /** Synchronous invalidation of a range ({@code iommu_iotlb_sync} after an unmap). */
     void invalidate(long iova, long len) {
+        IotlbFlushEvent e = new IotlbFlushEvent();
+        e.begin();
         iotlb.invalidate(iova, len);
         spin();
+        flushed(e, "range", iova, len);
     }
 
     @Override
     public void flushIotlbAll() {
+        IotlbFlushEvent e = new IotlbFlushEvent();
+        e.begin();
         iotlb.invalidateAll();
         spin();
+        flushed(e, "full", 0, 0);
+    }
+
+    private void flushed(IotlbFlushEvent e, String kind, long iova, long len) {
+        e.end();
+        if (e.shouldCommit()) {
+            e.domain = name;
+            e.kind = kind;
+            e.iova = iova;
+            e.size = len;
+            e.commit();
+        }
     }
 
     @Override

@@ -227,6 +227,16 @@ final class Swiotlb implements BounceService {
         mappings.increment();
         space.copy(origPhys, tlb, size); // always, so bytes the device does not write read back as the original
         bouncedBytes.add(size);
+        BounceEvent e = new BounceEvent();
+        if (e.shouldCommit()) {
+            e.device = device.name();
+            e.orig = origPhys;
+            e.bounce = tlb;
+            e.size = size;
+            e.slots = nslots;
+            e.direction = dir.name();
+            e.commit();
+        }
         return tlb;
     }
 
