@@ -49,7 +49,11 @@ final class MachineCommand implements Runnable {
                 rt.mapper(d.name()); // attaches the backend's translation (an IOMMU domain per group)
             }
             if (json) {
-                out.println(Json.write(asMap(rt)));
+                Map<String, Object> root = asMap(rt);
+                if (p2p) {
+                    root.put("p2p", rt.p2pClassifier() == null ? List.of() : p2pMatrix(rt, new ArrayList<>()));
+                }
+                out.println(Json.write(root));
                 out.flush();
                 return;
             }
@@ -129,16 +133,15 @@ final class MachineCommand implements Runnable {
         t.print(out);
     }
 
-    private static void printP2p(PrintWriter out, DmaRuntime rt) {
+    /** How one client reaches one provider's memory BAR. */
+    private record P2pPair(String client, String provider, String mapType, int distance, String why) {
+    }
+
+    /** The devices with a memory BAR, and every client's map type and distance to each ({@code pci_p2pdma_distance}). */
+    private static List<P2pPair> p2pMatrix(DmaRuntime rt, List<Device> providers) {
         Machine m = rt.machine();
         io.dma4j.spi.P2pClassifier c = rt.p2pClassifier();
         io.dma4j.api.PeerMemoryAllocator pm = rt.peerMemory();
-        out.println("peer-to-peer (client row -> provider column: map type/distance; x = not supported)");
-        if (c == null) {
-            out.println("  no P2P provider is installed: every peer address is NOT_SUPPORTED");
-            return;
-        }
-        List<Device> providers = new ArrayList<>();
         for (Device d : m.devices()) {
             for (Bar b : d.bars()) {
                 if (b.kind() == Bar.Kind.MEMORY && !providers.contains(d)) {
@@ -146,33 +149,57 @@ final class MachineCommand implements Runnable {
                 }
             }
         }
-        List<String> header = new ArrayList<>();
-        header.add("CLIENT");
-        for (Device p : providers) {
-            header.add(p.name());
+        List<P2pPair> pairs = new ArrayList<>();
+        if (c == null) {
+            return pairs;
         }
-        TextTable t = new TextTable(header.toArray(String[]::new));
         for (Device client : m.devices()) {
-            List<Object> row = new ArrayList<>();
-            row.add(client.name());
             for (Device p : providers) {
+                if (p == client) {
+                    continue;
+                }
                 Bar bar = null;
                 for (Bar b : p.bars()) {
                     if (b.kind() == Bar.Kind.MEMORY) {
                         bar = b;
                     }
                 }
-                if (p == client) {
-                    row.add("self");
-                    continue;
+                pairs.add(new P2pPair(client.name(), p.name(), c.classify(client, bar).name(), pm == null ? -1 : pm.distance(p, List.of(client)),
+                        c.explain(client, bar)));
+            }
+        }
+        return pairs;
+    }
+
+    private static void printP2p(PrintWriter out, DmaRuntime rt) {
+        out.println("peer-to-peer (client row -> provider column: map type/distance; x = not supported)");
+        if (rt.p2pClassifier() == null) {
+            out.println("  no P2P provider is installed: every peer address is NOT_SUPPORTED");
+            return;
+        }
+        List<Device> providers = new ArrayList<>();
+        List<P2pPair> pairs = p2pMatrix(rt, providers);
+        List<String> header = new ArrayList<>();
+        header.add("CLIENT");
+        for (Device p : providers) {
+            header.add(p.name());
+        }
+        TextTable t = new TextTable(header.toArray(String[]::new));
+        for (Device client : rt.machine().devices()) {
+            List<Object> row = new ArrayList<>();
+            row.add(client.name());
+            for (Device p : providers) {
+                String cell = "self";
+                for (P2pPair pair : pairs) {
+                    if (pair.client().equals(client.name()) && pair.provider().equals(p.name())) {
+                        cell = switch (pair.mapType()) {
+                            case "BUS_ADDR" -> "bus/" + pair.distance();
+                            case "THRU_HOST_BRIDGE" -> "host-bridge/" + pair.distance();
+                            default -> "x";
+                        };
+                    }
                 }
-                io.dma4j.api.P2pMapType type = c.classify(client, bar);
-                int dist = pm == null ? -1 : pm.distance(p, List.of(client));
-                row.add(switch (type) {
-                    case BUS_ADDR -> "bus/" + dist;
-                    case THRU_HOST_BRIDGE -> "host-bridge/" + dist;
-                    default -> "x";
-                });
+                row.add(cell);
             }
             t.row(row.toArray());
         }

@@ -62,6 +62,28 @@ class DmactlTest {
     }
 
     @Test
+    void machineP2pJsonHasTheMatrixWithTheKernelsReasons() throws Exception {
+        Run r = dmactl("machine", "--p2p", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode p2p = new ObjectMapper().readTree(r.out()).get("p2p");
+        JsonNode rnic = null;
+        JsonNode engine = null;
+        for (JsonNode pair : p2p) {
+            if (pair.get("provider").asText().equals("nvme0") && pair.get("client").asText().equals("rnic0")) {
+                rnic = pair;
+            }
+            if (pair.get("provider").asText().equals("nvme0") && pair.get("client").asText().equals("dmatest0")) {
+                engine = pair;
+            }
+        }
+        assertThat(rnic.get("mapType").asText()).isEqualTo("BUS_ADDR");
+        assertThat(rnic.get("distance").asInt()).isEqualTo(4);
+        assertThat(rnic.get("why").asText()).isEqualTo("both below sw0, no ACS redirect");
+        assertThat(engine.get("mapType").asText()).isEqualTo("NOT_SUPPORTED");
+        assertThat(engine.get("why").asText()).isEqualTo("no common switch, and hb0 does not forward peer-to-peer traffic");
+    }
+
+    @Test
     void machineJsonHasTheFabricTheDevicesAndEachDomainsReservedRegions() throws Exception {
         Run r = dmactl("machine", "--json");
         assertThat(r.code()).as(r.err()).isZero();
