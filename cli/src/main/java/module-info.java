@@ -5,6 +5,7 @@ module io.dma4j.cli {
     requires com.fasterxml.jackson.databind;
     requires HdrHistogram;
     requires jdk.jfr;
+    requires org.jsoup;
     requires io.dma4j.conformance;
     requires io.dma4j.consumers;
     requires org.junit.platform.launcher;

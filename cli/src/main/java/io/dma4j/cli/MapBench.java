@@ -53,6 +53,8 @@ final class MapBench {
     private final Machine machine;
     private final DmaMapper mapper;
     private final String backend;
+    private Latency lastMaps = new Latency();
+    private Latency lastUnmaps = new Latency();
 
     MapBench(Machine machine, DmaMapper mapper, String backend) {
         this.machine = machine;
@@ -123,6 +125,8 @@ final class MapBench {
             if (progress != null) {
                 progress.update(elapsed, n);
             }
+            lastMaps = maps;
+            lastUnmaps = unmaps;
             double mapAvg = n == 0 ? 0 : ms / n;
             double unmapAvg = n == 0 ? 0 : us / n;
             return new Result(p.device(), backend, p.api() == Api.CLASSIC ? "classic" : "two-step", p.threads(), p.seconds(), p.granule(),
@@ -133,6 +137,16 @@ final class MapBench {
                 mapper.setMask(oldMask);
             }
         }
+    }
+
+    /** The last run's map latencies, all threads merged. */
+    Latency lastMaps() {
+        return lastMaps;
+    }
+
+    /** The last run's unmap latencies, all threads merged. */
+    Latency lastUnmaps() {
+        return lastUnmaps;
     }
 
     private static boolean allDone(List<Thread> threads) {

@@ -67,6 +67,10 @@ final class MapBenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
 
+    @Option(names = "--report", paramLabel = "FILE.html",
+            description = "Also write one self-contained HTML report (IOVA space over time, latency histograms, swiotlb and IOTLB over time, faults, configuration).")
+    java.nio.file.Path report;
+
     @Spec
     CommandSpec spec;
 
@@ -91,7 +95,18 @@ final class MapBenchCommand implements Callable<Integer> {
             MapBench.Params p = new MapBench.Params(device, threads, seconds, granule, dir, api, transNs, dmaBits, ByteSize.parse(bufferAbove), warmupSeconds);
             java.io.Console console = System.console();
             boolean live = !json && console != null && console.isTerminal();
+            RunSampler sampler = report == null ? null : new RunSampler(rt, device, 50);
             MapBench.Result r = bench.run(p, live ? (elapsed, ops) -> progress(err, elapsed, ops) : null);
+            if (sampler != null) {
+                sampler.close();
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("result", r.ops() + " map+unmap pairs on " + r.device() + " (backend " + r.backend() + "), api " + r.api());
+                summary.put("mapLatency", r.mapLatency());
+                summary.put("unmapLatency", r.unmapLatency());
+                summary.put("opsPerSecond", r.opsPerSecond());
+                HtmlReport.write(report, "map-bench on " + device, HtmlReport.configurationOf(rt, spec.root().commandLine().getParseResult().originalArgs()),
+                        summary, Map.of("map", bench.lastMaps(), "unmap", bench.lastUnmaps()), sampler);
+            }
             if (live) {
                 err.print("\r" + " ".repeat(72) + "\r");
                 err.flush();

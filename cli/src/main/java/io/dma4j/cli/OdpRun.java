@@ -57,8 +57,12 @@ final class OdpRun {
     }
 
     /** Runs the workload; returns the exit code (1 when a byte did not verify). */
+    /** Where {@code --report} goes and the configuration it lists. */
+    record Report(java.nio.file.Path file, Map<String, String> configuration) {
+    }
+
     static int run(DmaRuntime rt, String device, long size, int requests, long min, long max, boolean random, HmmDmaMap.Design design,
-                   boolean implicit, double invalidateRate, long seed, boolean json, PrintWriter out, PrintWriter err) {
+                   boolean implicit, double invalidateRate, long seed, boolean json, PrintWriter out, PrintWriter err, Report report) throws java.io.IOException {
         Machine m = rt.machine();
         if (!(m.device(device).behaviour() instanceof RnicModel model)) {
             throw new UsageException("--device " + device + ": a " + m.device(device).model() + ", not an RNIC");
@@ -71,6 +75,7 @@ final class OdpRun {
         try (RnicDriver nic = new RnicDriver(rt.mapper(device), m.addressSpace());
              ProcessMemory mm = new ProcessMemory(m.addressSpace(), m.pageAllocator())) {
             nic.setFaultObserver((ns, pages) -> faultNs.add(ns));
+            RunSampler sampler = report == null ? null : new RunSampler(rt, device, 50);
             long va = mm.mmap(size, true, false);
             OdpMr mr = implicit ? nic.registerImplicitOdp(mm, true, design, System::nanoTime) : nic.registerOdp(mm, va, size, true, design, System::nanoTime);
             byte[] shadow = new byte[(int) size];
@@ -182,9 +187,14 @@ final class OdpRun {
             summary.put("deviceFaults", m.device(device).port().faultCount());
             mr.close();
             RunReport.addFigures(summary, rt.statistics(device), METRICS);
-            RunReport.print(out, json, String.format(Locale.ROOT, "run odp: %s (backend %s), api %s, %s region, %s %s..%s requests, %.0f invalidations/s",
+            String heading = String.format(Locale.ROOT, "run odp: %s (backend %s), api %s, %s region, %s %s..%s requests, %.0f invalidations/s",
                     device, summary.get("backend"), summary.get("api"), ByteSize.format(size), random ? "random" : "sequential",
-                    ByteSize.format(min), ByteSize.format(max), invalidateRate), summary);
+                    ByteSize.format(min), ByteSize.format(max), invalidateRate);
+            if (sampler != null) {
+                sampler.close();
+                HtmlReport.write(report.file(), heading, report.configuration(), summary, Map.of("fault-in", faultIn), sampler);
+            }
+            RunReport.print(out, json, heading, summary);
             return bad == 0 ? 0 : 1;
         }
     }

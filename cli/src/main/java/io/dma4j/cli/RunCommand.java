@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -108,8 +109,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
 
+    @Option(names = "--report", paramLabel = "FILE.html",
+            description = "nvme, odp: also write one self-contained HTML report (IOVA space over time, latency histograms, swiotlb and IOTLB over time, faults, configuration).")
+    java.nio.file.Path report;
+
     @Spec
     CommandSpec spec;
+
+    private List<String> args() {
+        return spec.root().commandLine().getParseResult().originalArgs();
+    }
 
     /** The largest request --max-size allows. */
     private static final long MAX_REQUEST = 64L << 20;
@@ -162,7 +171,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         if (!workload.equals("nvme") && !workload.equals("odp") && !workload.equals("migrate")) {
             throw new UsageException("unknown workload '" + workload + "' (expected: nvme, odp or migrate)");
         }
@@ -200,7 +209,8 @@ final class RunCommand implements Callable<Integer> {
             try (DmaRuntime rt = options.runtime(defaults)) {
                 return OdpRun.run(rt, device, region, requests, min, max, pattern.equals("random"),
                         api == MapBench.Api.CLASSIC ? io.dma4j.consumers.mm.HmmDmaMap.Design.CLASSIC : io.dma4j.consumers.mm.HmmDmaMap.Design.TWO_STEP,
-                        implicit, invalidateRate, seed, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+                        implicit, invalidateRate, seed, json, spec.commandLine().getOut(), spec.commandLine().getErr(),
+                        report == null ? null : new OdpRun.Report(report, HtmlReport.configurationOf(rt, args())));
             }
         }
         try (DmaRuntime rt = options.runtime(defaults)) {
@@ -243,36 +253,49 @@ final class RunCommand implements Callable<Integer> {
             Latency writes = new Latency();
             Latency reads = new Latency();
             int warmup = Math.min(100, requests / 10); // the first pairs warm up: verified, not timed into the histograms
-            for (int r = 0; r < requests; r++) {
-                int pages = (int) ((min + rnd.nextLong((max - min) / 4096 + 1) * 4096) / 4096);
-                long size = pages * 4096L;
-                long lba = pattern.equals("random") ? rnd.nextLong(lbas - size / Nvme.LBA) & ~7L : seq;
-                seq = (seq + size / Nvme.LBA) % (lbas - max / Nvme.LBA);
-                long tag = rnd.nextLong();
-                for (int i = 0; i < pages; i++) {
-                    m.addressSpace().writeLong(src[i], tag + i);
-                    m.addressSpace().writeLong(src[i] + 4088, ~(tag + i));
-                    m.addressSpace().writeLong(dst[i], 0);
-                }
-                long t0 = System.nanoTime();
-                int ws = splitIo(nvme, true, lba, src, len, pages, limit);
-                long t1 = System.nanoTime();
-                int rs = splitIo(nvme, false, lba, dst, len, pages, limit);
-                long t2 = System.nanoTime();
-                if (r >= warmup) {
-                    writes.record(t1 - t0);
-                    reads.record(t2 - t1);
-                }
-                for (int i = 0; i < pages; i++) {
-                    if (ws != 0 || rs != 0 || m.addressSpace().readLong(dst[i]) != tag + i || m.addressSpace().readLong(dst[i] + 4088) != ~(tag + i)) {
-                        bad++;
-                        break;
+            RunSampler sampler = report == null ? null : new RunSampler(rt, device, 50);
+            try {
+                for (int r = 0; r < requests; r++) {
+                    int pages = (int) ((min + rnd.nextLong((max - min) / 4096 + 1) * 4096) / 4096);
+                    long size = pages * 4096L;
+                    long lba = pattern.equals("random") ? rnd.nextLong(lbas - size / Nvme.LBA) & ~7L : seq;
+                    seq = (seq + size / Nvme.LBA) % (lbas - max / Nvme.LBA);
+                    long tag = rnd.nextLong();
+                    for (int i = 0; i < pages; i++) {
+                        m.addressSpace().writeLong(src[i], tag + i);
+                        m.addressSpace().writeLong(src[i] + 4088, ~(tag + i));
+                        m.addressSpace().writeLong(dst[i], 0);
+                    }
+                    long t0 = System.nanoTime();
+                    int ws = splitIo(nvme, true, lba, src, len, pages, limit);
+                    long t1 = System.nanoTime();
+                    int rs = splitIo(nvme, false, lba, dst, len, pages, limit);
+                    long t2 = System.nanoTime();
+                    if (r >= warmup) {
+                        writes.record(t1 - t0);
+                        reads.record(t2 - t1);
+                    }
+                    for (int i = 0; i < pages; i++) {
+                        if (ws != 0 || rs != 0 || m.addressSpace().readLong(dst[i]) != tag + i || m.addressSpace().readLong(dst[i] + 4088) != ~(tag + i)) {
+                            bad++;
+                            break;
+                        }
+                    }
+                    bytes += 2 * size;
+                    if (progress.due()) {
+                        progress.show(String.format(Locale.ROOT, "%,d/%,d request pairs", r + 1, requests));
                     }
                 }
-                bytes += 2 * size;
-                if (progress.due()) {
-                    progress.show(String.format(Locale.ROOT, "%,d/%,d request pairs", r + 1, requests));
+            } catch (RuntimeException e) {
+                if (sampler != null) { // what the run saw until it failed is what a report is for
+                    sampler.close();
+                    Map<String, Object> partial = new LinkedHashMap<>();
+                    partial.put("failed", e.getMessage());
+                    partial.put("ioCommands", nvme.requests());
+                    HtmlReport.write(report, "run nvme on " + device + " (failed)", HtmlReport.configurationOf(rt, args()), partial,
+                            Map.of("write", writes, "read", reads), sampler);
                 }
+                throw e;
             }
             double secs = (System.nanoTime() - start) / 1e9;
             progress.clear();
@@ -295,8 +318,13 @@ final class RunCommand implements Callable<Integer> {
             summary.put("mappingNsPerCommand", (double) nvme.mappingNanos() / nvme.requests());
             summary.put("bookkeepingBytesPerCommand", (double) nvme.bookkeepingBytes() / nvme.requests());
             RunReport.addFigures(summary, rt.statistics(device), SUMMARY_METRICS);
-            RunReport.print(out, json, String.format(Locale.ROOT, "run nvme: %s (backend %s), api %s, %s %s..%s requests", device, summary.get("backend"),
-                    summary.get("api"), pattern, ByteSize.format(min), ByteSize.format(max)), summary);
+            String heading = String.format(Locale.ROOT, "run nvme: %s (backend %s), api %s, %s %s..%s requests", device, summary.get("backend"),
+                    summary.get("api"), pattern, ByteSize.format(min), ByteSize.format(max));
+            if (sampler != null) {
+                sampler.close();
+                HtmlReport.write(report, heading, HtmlReport.configurationOf(rt, args()), summary, Map.of("write", writes, "read", reads), sampler);
+            }
+            RunReport.print(out, json, heading, summary);
             return bad == 0 ? 0 : 1;
         }
     }

@@ -70,8 +70,7 @@ final class RunReport {
             TextTable t = new TextTable("FIGURE", "VALUE");
             summary.forEach((k, v) -> t.row(k, switch (v) {
                 case Double d -> String.format(Locale.ROOT, "%.1f", d);
-                case Latency.Summary l -> String.format(Locale.ROOT, "p50 %,d  p90 %,d  p99 %,d  p99.9 %,d  max %,d ns (%,d samples)",
-                        l.p50(), l.p90(), l.p99(), l.p999(), l.max(), l.count());
+                case Latency.Summary l -> l.describe();
                 default -> v;
             }));
             t.print(out);

@@ -23,11 +23,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 @AnalyzeClasses(packages = {"io.dma4j", "com.example"}, importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
     private static final String JAVA = "java..";
+    /** The JDK's Flight Recorder: every layer may emit events (they cost nothing unless recorded). */
+    private static final String JFR = "jdk.jfr..";
 
     /** platform depends on nothing of dma4j. */
     @ArchTest
     static final ArchRule PLATFORM_IS_THE_BOTTOM = classes().that().resideInAPackage("io.dma4j.platform..")
-            .should().onlyDependOnClassesThat().resideInAnyPackage("io.dma4j.platform..", JAVA, "com.fasterxml.jackson..");
+            .should().onlyDependOnClassesThat().resideInAnyPackage("io.dma4j.platform..", JAVA, JFR, "com.fasterxml.jackson..");
 
     /** api requires platform only. */
     @ArchTest
@@ -43,7 +45,7 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule PROVIDERS_ON_SPI = classes().that().resideInAnyPackage("io.dma4j.provider..", "com.example..")
             .should().onlyDependOnClassesThat().resideInAnyPackage("io.dma4j.provider..", "com.example..", "io.dma4j.spi..", "io.dma4j.api",
-                    "io.dma4j.platform..", JAVA);
+                    "io.dma4j.platform..", JAVA, JFR);
 
     /** A provider never requires another provider: other roles come through the SPI. */
     @ArchTest
@@ -52,7 +54,7 @@ class ArchitectureTest {
     /** Drivers require the API and the platform (and the hardware interfaces they speak): never the SPI, the runtime, a provider, a device model. */
     @ArchTest
     static final ArchRule DRIVERS_ON_API = classes().that().resideInAPackage("io.dma4j.consumers..")
-            .should().onlyDependOnClassesThat().resideInAnyPackage("io.dma4j.consumers..", "io.dma4j.hw..", "io.dma4j.api", "io.dma4j.platform..", JAVA);
+            .should().onlyDependOnClassesThat().resideInAnyPackage("io.dma4j.consumers..", "io.dma4j.hw..", "io.dma4j.api", "io.dma4j.platform..", JAVA, JFR);
 
     /** Device models require the platform only (and their hardware interface). */
     @ArchTest

@@ -34,4 +34,14 @@ public interface DmaTranslation {
     default List<ReservedRegion> reservedRegions() {
         return List.of();
     }
+
+    /**
+     * The IOVA ranges taken from this translation's allocator now, as first and last address
+     * pairs in address order ({@code [lo0, hi0, lo1, hi1, ...]}); ranges a cache holds for reuse
+     * count as taken. Empty for a translation without an IOVA allocator. A copy, for listings
+     * and reports (not for hot paths).
+     */
+    default long[] allocatedIovaRanges() {
+        return new long[0];
+    }
 }

@@ -204,6 +204,19 @@ public final class IommuDomain implements FlushQueue.Owner, DmaTranslation {
     }
 
     @Override
+    public long[] allocatedIovaRanges() {
+        java.util.Map<Long, Long> pfns = iova.ranges();
+        long[] out = new long[pfns.size() * 2];
+        int i = 0;
+        int shift = format.granuleShift;
+        for (java.util.Map.Entry<Long, Long> e : pfns.entrySet()) {
+            out[i++] = e.getKey() << shift;
+            out[i++] = ((e.getValue() + 1) << shift) - 1;
+        }
+        return out;
+    }
+
+    @Override
     public String describe() {
         return "iommu " + unit + " group " + group + " (" + (strict() ? "strict" : "lazy") + ", " + format.configName() + ")";
     }
