@@ -21,6 +21,7 @@ module io.dma4j.consumers {
     exports io.dma4j.hw.rnic;
     exports io.dma4j.devices.rnic;
     exports io.dma4j.consumers.vfio;
+    exports io.dma4j.consumers.dmabuf;
     exports io.dma4j.hw.mlx5vf;
     exports io.dma4j.devices.mlx5vf;
 

@@ -55,7 +55,11 @@ public enum MisuseCheck {
     /** The kernel's {@code free_iova} ignores such a free silently; the model reports it. */
     IOVA_FREE_UNKNOWN("iova-free-unknown", "device driver frees IOVA space the domain's allocator does not hold"),
     SWIOTLB_OVERRUN("swiotlb-overrun", "device driver syncs or unmaps beyond the end of a bounce buffer"),
-    SWIOTLB_NOT_MAPPED("swiotlb-not-mapped", "device driver syncs or unmaps a bounce buffer that is not mapped");
+    SWIOTLB_NOT_MAPPED("swiotlb-not-mapped", "device driver syncs or unmaps a bounce buffer that is not mapped"),
+    /** A dma-buf call that needs the buffer's reservation lock made without it ({@code dma_resv_assert_held}). */
+    DMABUF_RESV_NOT_HELD("dmabuf-resv-not-held", "dma-buf call without the reservation lock held"),
+    /** A dma-buf mapping unmapped twice, or through another attachment than the one that mapped it. */
+    DMABUF_BAD_UNMAP("dmabuf-bad-unmap", "dma-buf unmap of a mapping the attachment does not hold");
 
     private final String id;
     private final String text;

@@ -60,6 +60,17 @@ final class FabricRouter implements PeerRouter {
     }
 
     @Override
+    public FaultReason claimed(long phys) {
+        for (int i = 0; i < bars.size(); i++) {
+            MemoryBar mb = bars.get(i);
+            if (mb.bar.containsCpu(phys)) {
+                return mb.owner.memoryDecode() ? null : FaultReason.DECODE_OFF;
+            }
+        }
+        return null;
+    }
+
+    @Override
     public FaultReason upstream(String device, long phys) {
         Device from = devices.get(device);
         if (from.removed()) {

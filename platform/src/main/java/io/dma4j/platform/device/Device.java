@@ -33,6 +33,7 @@ public final class Device {
     private volatile long coherentMask;
     private volatile DeviceModel behaviour;
     private volatile boolean removed;
+    private volatile boolean memoryDecode = true;
     private volatile boolean controlClaimed;
     private final java.util.Map<String, String> modelOptions;
 
@@ -136,6 +137,20 @@ public final class Device {
     }
 
     /** Whether the device was hot-removed: its DMA and its BARs no longer work. */
+    public boolean memoryDecode() {
+        return memoryDecode;
+    }
+
+    /**
+     * Sets the memory space enable bit of the device's command register: when off, its memory
+     * BARs claim no access, so a peer's DMA into them faults ({@link FaultReason#DECODE_OFF}).
+     * Any driver bound to the device may write it (VFIO does on behalf of its user).
+     */
+    public void setMemoryDecode(boolean enabled) {
+        memoryDecode = enabled;
+    }
+
+    /** Whether the device was hot-removed. */
     public boolean removed() {
         return removed;
     }

@@ -156,6 +156,13 @@ public final class DmaPort {
                 faults.record(device, bus, access, FaultReason.UNBACKED, t.describe() + String.format(" -> phys 0x%x", phys));
                 return done;
             }
+            if (r.kind() == Region.Kind.BAR_MEMORY) {
+                FaultReason unclaimed = pr.claimed(phys);
+                if (unclaimed != null) {
+                    faults.record(device, bus, access, unclaimed, t.describe() + String.format(" -> BAR 0x%x", phys));
+                    return done;
+                }
+            }
             if (access == DmaAccess.READ) {
                 r.memory().read(phys - r.base(), buf, bufOffset, n);
                 bytesRead.addAndGet(n);

@@ -23,7 +23,9 @@ public enum FaultReason {
      * The address lies in a reserved IOVA region of the device's DMA domain (an MSI doorbell
      * window or a host-bridge memory window): no mapping can ever exist there.
      */
-    RESERVED;
+    RESERVED,
+    /** The address is in a memory BAR of a device whose memory decode is off (its command register): nothing claims it. */
+    DECODE_OFF;
 
     private static final FaultReason[] VALUES = values();
 

@@ -34,4 +34,13 @@ public interface PeerRouter {
      *         (or it is not a peer's BAR), else why not
      */
     FaultReason upstream(String device, long phys);
+
+    /**
+     * Whether the memory BAR holding {@code phys} claims the access: {@code null} when it does
+     * (or {@code phys} is in no BAR), {@link FaultReason#DECODE_OFF} when its device's memory
+     * decode is off. Asked only for addresses in BAR memory.
+     */
+    default FaultReason claimed(long phys) {
+        return null;
+    }
 }

@@ -1,0 +1,84 @@
+package io.dma4j.consumers.dmabuf;
+
+import io.dma4j.api.IovaState;
+
+import java.util.Arrays;
+
+/**
+ * A dma-buf mapping for one attachment's device: a list of DMA addresses and lengths and
+ * nothing else (the {@code sg_table} that {@code dma_buf_phys_vec_to_sgt} builds has no page
+ * pointers, so an importer cannot reach the memory from the CPU). It also remembers how it was
+ * made, so that the exporter can undo it.
+ *
+ * <p>Thread safety: immutable after the exporter builds it.
+ */
+public final class DmaVec {
+    /** How the entries were mapped. */
+    public enum Kind {
+        /** Peer bus addresses: nothing was mapped, nothing to undo. */
+        BUS_ADDRESS,
+        /** One IOVA range for all of it, ranges linked into it. */
+        IOVA,
+        /** Each range mapped on its own ({@code mapPhys}). */
+        PER_RANGE,
+        /** Ordinary memory mapped as a scatter list (an exporter of DRAM pages). */
+        SCATTER_LIST
+    }
+
+    private final Kind kind;
+    private final long[] addr;
+    private final long[] len;
+    private final int count;
+    final IovaState iova;
+    final Object exporterState;
+
+    DmaVec(Kind kind, long[] addr, long[] len, int count, IovaState iova, Object exporterState) {
+        this.kind = kind;
+        this.addr = addr;
+        this.len = len;
+        this.count = count;
+        this.iova = iova;
+        this.exporterState = exporterState;
+    }
+
+    /** How it was mapped. */
+    public Kind kind() {
+        return kind;
+    }
+
+    /** Entries. */
+    public int count() {
+        return count;
+    }
+
+    /** Entry {@code i}'s DMA address (what the attachment's device drives). */
+    public long dmaAddress(int i) {
+        return addr[checked(i)];
+    }
+
+    /** Entry {@code i}'s length in bytes, at most {@code UINT_MAX} (sg lengths are 32-bit). */
+    public long dmaLength(int i) {
+        return len[checked(i)];
+    }
+
+    /** Bytes in all entries. */
+    public long totalBytes() {
+        long n = 0;
+        for (int i = 0; i < count; i++) {
+            n += len[i];
+        }
+        return n;
+    }
+
+    private int checked(int i) {
+        if (i < 0 || i >= count) {
+            throw new IndexOutOfBoundsException("entry " + i + " of " + count);
+        }
+        return i;
+    }
+
+    @Override
+    public String toString() {
+        return kind + " " + Arrays.toString(Arrays.copyOf(addr, count)) + " x " + Arrays.toString(Arrays.copyOf(len, count));
+    }
+}
