@@ -48,12 +48,12 @@ class DmactlTest {
         assertThat(r.out()).contains("machine default (built-in default)")
                 .contains("  IOMMUs     dmar0 (translating)")
                 .contains("      sw0 (switch-upstream, 01:00.0)\n        sw0.dp0 (switch-downstream, 02:00.0)\n          nvme0 (endpoint, 03:00.0)")
-                .contains("    rp1 (root-port, 00:02.0)\n      mlx5pf0 (endpoint, 05:00.0)\n      mlx5vf0 (endpoint, 05:00.1, VF 1 of mlx5pf0)")
-                .containsPattern("legacy32\\s+08:00.0\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
-                .containsPattern("mlx5vf0\\s+05:00.1\\s+mlx5-vf\\s+rp1\\s")
+                .contains("    rp1 (root-port, 00:02.0)\n      mlx5pf0 (endpoint, 06:00.0)\n      mlx5vf0 (endpoint, 06:00.1, VF 1 of mlx5pf0)")
+                .containsPattern("legacy32\\s+09:00.0\\s+copy-engine\\s+rp4\\s+32-bit\\s+yes\\s+no\\s+-\\s+-\\s+direct\\s+0:regs@0xc0302000/4KiB")
+                .containsPattern("mlx5vf0\\s+06:00.1\\s+mlx5-vf\\s+rp1\\s")
                 .doesNotContain("* no device model loaded")
                 .containsPattern("nvme0\\s+03:00.0\\s+nvme\\s.*2:mem@0x4000000000/64MiB").containsPattern("rnic0\\s+04:00.0\\s+rnic\\s")
-                .containsPattern("mlx5vf1\\s+0a:00.1\\s+mlx5-vf\\s").containsPattern("mlx5pf1\\s+0a:00.0\\s+generic\\s+rp6\\s");
+                .containsPattern("mlx5vf1\\s+0b:00.1\\s+mlx5-vf\\s").containsPattern("mlx5pf1\\s+0b:00.0\\s+generic\\s+rp6\\s");
         // every DMA domain's reserved regions: hb0's BARs as bus windows, and x86's MSI window
         assertThat(r.out()).contains("reserved IOVA regions")
                 .containsPattern("iommu dmar0 group 3 \\(lazy, x86-64\\)\\s+dmatest1\\s+0xc0000000\\s+0xc0003fff\\s+16 KiB\\s+pci-window\n")
@@ -105,7 +105,7 @@ class DmactlTest {
             assertThat(dev.get("translation").asText()).as("each device names its translation").isNotBlank();
             assertThat(dev.get("dmaBits").asInt()).as("mask widths in bits").isBetween(32, 64);
             if (dev.get("name").asText().equals("mlx5vf0")) {
-                assertThat(dev.get("bdf").asText()).isEqualTo("0000:05:00.1");
+                assertThat(dev.get("bdf").asText()).isEqualTo("0000:06:00.1");
                 assertThat(dev.get("port").asText()).isEqualTo("rp1");
                 assertThat(dev.get("dmaMask").asText()).isEqualTo("0xffffffffffffffff");
             }
@@ -127,7 +127,7 @@ class DmactlTest {
         Run r = dmactl("machine", "--p2p");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("peer-to-peer (client row -> provider column")
-                .containsPattern("rnic0\\s+bus/4\n").containsPattern("dmatest0\\s+x\n")
+                .containsPattern("rnic0\\s+bus/4\\s+bus/4\n").containsPattern("dmatest0\\s+x\\s+x\n")
                 .containsPattern("dmatest1\\s+iommu dmar0 group 3 \\(lazy, x86-64\\)");
     }
 

@@ -120,7 +120,7 @@ class ModulePathTest {
         VendorJar.build(dir);
         Result machine = dmactl("machine", "-p", dir.toString(), "-D", "dma4j.backend.dmatest0=acme");
         assertThat(machine.code()).as(machine.out()).isZero();
-        assertThat(machine.out()).containsPattern("dmatest0\\s+06:00.0\\s+copy-engine.*\\s+acme\\s+0:regs");
+        assertThat(machine.out()).containsPattern("dmatest0\\s+07:00.0\\s+copy-engine.*\\s+acme\\s+0:regs");
         Result bench = dmactl("map-bench", "-p", dir.toString(), "-D", "dma4j.backend.dmatest0=acme", "--seconds", "0.2", "--stats");
         assertThat(bench.code()).as(bench.out()).isZero();
         assertThat(bench.out()).contains("(backend acme)").containsPattern("backend.maps\\s+[1-9]");

@@ -70,6 +70,41 @@ public final class DmaVec {
         return n;
     }
 
+    /**
+     * The entries covering {@code [offset, offset + length)} of the buffer, written to
+     * {@code dma} and {@code len}.
+     *
+     * @return the number of entries written
+     * @throws IllegalArgumentException when the span is not inside the mapping or the arrays are too short
+     */
+    public int slice(long offset, long length, long[] dma, long[] len) {
+        if (offset < 0 || length <= 0 || offset + length > totalBytes()) {
+            throw new IllegalArgumentException(String.format("span [0x%x, +0x%x) is not inside a mapping of 0x%x bytes", offset, length, totalBytes()));
+        }
+        int n = 0;
+        long at = 0;
+        for (int i = 0; i < count && length > 0; i++) {
+            long end = at + len(i);
+            if (offset < end) {
+                long skip = offset - at;
+                long take = Math.min(length, len(i) - skip);
+                if (n == dma.length) {
+                    throw new IllegalArgumentException("more than " + dma.length + " entries in the span");
+                }
+                dma[n] = addr[i] + skip;
+                len[n++] = take;
+                offset += take;
+                length -= take;
+            }
+            at = end;
+        }
+        return n;
+    }
+
+    private long len(int i) {
+        return len[i];
+    }
+
     private int checked(int i) {
         if (i < 0 || i >= count) {
             throw new IndexOutOfBoundsException("entry " + i + " of " + count);

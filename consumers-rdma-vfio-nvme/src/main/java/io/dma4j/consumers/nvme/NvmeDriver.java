@@ -99,6 +99,8 @@ public final class NvmeDriver implements AutoCloseable {
     private final List<CoherentBuffer> inUse = new ArrayList<>();
     private final BlockDmaIterator iter = new BlockDmaIterator(MAX_SEGMENTS);
     private final P2pState p2p = new P2pState();
+    private final long[] segDma = new long[MAX_SEGMENTS]; // the request's mapped segments, as PRPs and SGLs read them
+    private final long[] segLen = new long[MAX_SEGMENTS];
     private SmallDescriptorPool small;
     private int smallInUse = -1; // the request's small descriptor block, or -1
     private long largePages; // 4 KiB descriptor pages allocated so far
@@ -442,6 +444,10 @@ public final class NvmeDriver implements AutoCloseable {
             iter.unmap(mapper, dir);
             throw new IllegalStateException(mapper.device().name() + ": the mapped segments have gaps a PRP list cannot describe (set a 4 KiB min align mask)");
         }
+        for (int i = 0; i < count; i++) {
+            segDma[i] = iter.dmaAddress(i);
+            segLen[i] = iter.dmaLength(i);
+        }
         boolean useSgl = sgls && (gaps || dmaGaps || (sglThreshold != 0 && (total + nseg - 1) / nseg >= sglThreshold));
         lastUsedSgl = useSgl;
         lastSmallDescriptor = false;
@@ -458,6 +464,70 @@ public final class NvmeDriver implements AutoCloseable {
             long t1 = System.nanoTime();
             iter.unmap(mapper, dir);
             mappingNanos += System.nanoTime() - t1;
+            descriptorPages.addAll(inUse);
+            inUse.clear();
+            if (smallInUse >= 0) {
+                small.give(smallInUse);
+                smallInUse = -1;
+            }
+        }
+    }
+
+    /**
+     * Writes from a data buffer that is already mapped for this controller: the DMA address
+     * list of a dma-buf attachment ({@code nvme_rq_setup_dmabuf_map}/{@code _sgl} of the 2026
+     * series that lets NVMe take a dma-buf's addresses). PRPs or SGLs are built from the
+     * addresses as for any request (SGLs when the average segment reaches the threshold or the
+     * segments have gaps); nothing is mapped or unmapped here: the importer owns the mapping.
+     *
+     * @return the NVMe status
+     * @throws IllegalArgumentException for a size the controller cannot take, more than
+     *                                  {@value #MAX_SEGMENTS} segments, or gaps without SGLs
+     */
+    public int writeMapped(long lba, long[] dma, long[] len, int n) {
+        return mapped(Nvme.IO_WRITE, lba, dma, len, n);
+    }
+
+    /** Reads into a data buffer already mapped for this controller (see {@link #writeMapped}). */
+    public int readMapped(long lba, long[] dma, long[] len, int n) {
+        return mapped(Nvme.IO_READ, lba, dma, len, n);
+    }
+
+    private int mapped(int opcode, long lba, long[] dma, long[] len, int n) {
+        checkUsable();
+        if (n < 1 || n > MAX_SEGMENTS) {
+            throw new IllegalArgumentException(String.format("%s: %d segments (expected: 1..%d)", mapper.device().name(), n, MAX_SEGMENTS));
+        }
+        long total = 0;
+        boolean gaps = false;
+        for (int i = 0; i < n; i++) {
+            total += len[i];
+            gaps |= (i > 0 && (dma[i] & (Nvme.PAGE - 1)) != 0) || (i < n - 1 && ((dma[i] + len[i]) & (Nvme.PAGE - 1)) != 0);
+            segDma[i] = dma[i];
+            segLen[i] = len[i];
+        }
+        if (total == 0 || total % Nvme.LBA != 0 || total > maxTransfer) {
+            throw new IllegalArgumentException(String.format("%s: %d bytes (expected: a multiple of %d, at most the transfer limit %d bytes;"
+                    + " split larger requests)", mapper.device().name(), total, Nvme.LBA, maxTransfer));
+        }
+        if (gaps && !sgls) {
+            throw new IllegalArgumentException(mapper.device().name() + ": the segments have gaps a PRP list cannot describe and the controller has no SGLs");
+        }
+        requests++;
+        lastSingleSegment = false;
+        lastSmallDescriptor = false;
+        lastBookkeeping = 0;
+        boolean useSgl = sgls && (gaps || (sglThreshold != 0 && (total + n - 1) / n >= sglThreshold));
+        lastUsedSgl = useSgl;
+        try {
+            if (useSgl) {
+                sgl(n);
+            } else {
+                prps(total);
+            }
+            lastPsdt = useSgl ? Nvme.PSDT_SGL : Nvme.PSDT_PRP;
+            return submit(io, opcode, lastPsdt, dptr1, dptr2, (int) lba, (int) (lba >>> 32), (int) (total / Nvme.LBA) - 1, 0);
+        } finally {
             descriptorPages.addAll(inUse);
             inUse.clear();
             if (smallInUse >= 0) {
@@ -548,8 +618,8 @@ public final class NvmeDriver implements AutoCloseable {
     /** Sets PRP1 and PRP2 for the iterator's ranges, filling and chaining list pages as needed. */
     private void prps(long total) {
         int r = 0;
-        long addr = iter.dmaAddress(0);
-        long inRange = iter.dmaLength(0);
+        long addr = segDma[0];
+        long inRange = segLen[0];
         long left = total;
         long prp1 = addr;
         long first = Math.min(left, Nvme.PAGE - (addr & (Nvme.PAGE - 1)));
@@ -563,8 +633,8 @@ public final class NvmeDriver implements AutoCloseable {
         }
         if (inRange == 0) {
             r++;
-            addr = iter.dmaAddress(r);
-            inRange = iter.dmaLength(r);
+            addr = segDma[r];
+            inRange = segLen[r];
         }
         if (left <= Nvme.PAGE) {
             dptr2 = addr;
@@ -586,8 +656,8 @@ public final class NvmeDriver implements AutoCloseable {
                 left -= n;
                 if (inRange == 0 && left > 0) {
                     r++;
-                    addr = iter.dmaAddress(r);
-                    inRange = iter.dmaLength(r);
+                    addr = segDma[r];
+                    inRange = segLen[r];
                 }
             }
             dptr2 = small.dma(smallInUse);
@@ -613,8 +683,8 @@ public final class NvmeDriver implements AutoCloseable {
             left -= n;
             if (inRange == 0 && left > 0) {
                 r++;
-                addr = iter.dmaAddress(r);
-                inRange = iter.dmaLength(r);
+                addr = segDma[r];
+                inRange = segLen[r];
             }
         }
         dptr2 = prp2;
@@ -623,8 +693,8 @@ public final class NvmeDriver implements AutoCloseable {
     /** Sets the SQE's SGL: one data block, or a Last Segment descriptor pointing at a page of data blocks. */
     private void sgl(int count) {
         if (count == 1) {
-            dptr1 = iter.dmaAddress(0);
-            dptr2 = iter.dmaLength(0) & 0xFFFF_FFFFL; // type 0 (data block) in byte 39
+            dptr1 = segDma[0];
+            dptr2 = segLen[0] & 0xFFFF_FFFFL; // type 0 (data block) in byte 39
             return;
         }
         MemorySegment d;
@@ -640,8 +710,8 @@ public final class NvmeDriver implements AutoCloseable {
             at = page.dmaAddress();
         }
         for (int i = 0; i < count; i++) {
-            d.set(LONG, 16L * i, iter.dmaAddress(i));
-            d.set(INT, 16L * i + 8, (int) iter.dmaLength(i));
+            d.set(LONG, 16L * i, segDma[i]);
+            d.set(INT, 16L * i + 8, (int) segLen[i]);
             d.set(INT, 16L * i + 12, (Nvme.SGL_DATA_BLOCK << 4) << 24); // reserved bytes, then the type in byte 15
         }
         dptr1 = at;
