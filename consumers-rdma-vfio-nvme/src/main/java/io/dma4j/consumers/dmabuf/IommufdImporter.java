@@ -1,6 +1,6 @@
 package io.dma4j.consumers.dmabuf;
 
-import io.dma4j.api.DmaDirection;
+import io.dma4j.api.DmaMappingException;
 import io.dma4j.api.DmaMapper;
 
 /**
@@ -15,7 +15,7 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
     private final String name;
     private final DmaBuf buf;
     private final DmaBufAttachment attachment;
-    private DmaVec mapping;
+    private final ImporterMapping mapping;
     private boolean revoked;
 
     /**
@@ -27,10 +27,13 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
         this.name = name;
         this.buf = buf;
         this.attachment = buf.dynamicAttach(device, this);
+        this.mapping = new ImporterMapping(attachment, System::nanoTime);
         buf.resv().lock();
         try {
             buf.pin(attachment);
-            mapping = buf.map(attachment, DmaDirection.BIDIRECTIONAL);
+            if (mapping.current() == null) {
+                throw new DmaMappingException(device.device().name(), 0, buf.size(), "-ENODEV: " + buf.name() + " is revoked");
+            }
         } catch (RuntimeException e) {
             buf.resv().unlock();
             buf.detach(attachment);
@@ -57,10 +60,7 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
     /** A revoke (the attachment is pinned): unmap now, and stay revoked. */
     @Override
     public void invalidateMappings(DmaBufAttachment a) {
-        if (mapping != null) {
-            buf.unmap(a, mapping, DmaDirection.BIDIRECTIONAL);
-            mapping = null;
-        }
+        mapping.drop();
         revoked = true;
     }
 
@@ -68,7 +68,7 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
     public long dmaAddress() {
         buf.resv().lock();
         try {
-            return mapping == null ? -1 : mapping.dmaAddress(0);
+            return revoked ? -1 : mapping.current().dmaAddress(0);
         } finally {
             buf.resv().unlock();
         }
@@ -87,19 +87,6 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
     /** Unmaps, unpins and detaches. */
     @Override
     public void close() {
-        buf.resv().lock();
-        try {
-            if (mapping != null) {
-                buf.unmap(attachment, mapping, DmaDirection.BIDIRECTIONAL);
-                mapping = null;
-            }
-            if (!attachment.buffer().attachments().contains(attachment)) {
-                return;
-            }
-            buf.unpin(attachment);
-        } finally {
-            buf.resv().unlock();
-        }
-        buf.detach(attachment);
+        mapping.close();
     }
 }

@@ -1,7 +1,5 @@
 package io.dma4j.consumers.dmabuf;
 
-import io.dma4j.api.DmaDirection;
-import io.dma4j.api.DmaMappingException;
 import io.dma4j.consumers.nvme.NvmeDriver;
 
 import java.util.function.LongSupplier;
@@ -22,19 +20,17 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
     private final NvmeDriver nvme;
     private final DmaBuf buf;
     private final DmaBufAttachment attachment;
-    private final LongSupplier clock;
+    private final ImporterMapping mapping;
     private final long[] dma = new long[NvmeDriver.MAX_SEGMENTS];
     private final long[] len = new long[NvmeDriver.MAX_SEGMENTS];
-    private DmaVec mapping;
-    private long maps;
     private long invalidations;
 
     /** Attaches {@code buf} to the NVMe controller the driver runs. */
     public NvmeDmaBufImporter(NvmeDriver nvme, DmaBuf buf, io.dma4j.api.DmaMapper controller, LongSupplier clock) {
         this.nvme = nvme;
         this.buf = buf;
-        this.clock = clock;
         this.attachment = buf.dynamicAttach(controller, this);
+        this.mapping = new ImporterMapping(attachment, clock);
     }
 
     @Override
@@ -50,11 +46,7 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
     @Override
     public void invalidateMappings(DmaBufAttachment a) {
         invalidations++;
-        if (mapping != null) {
-            buf.resv().waitFences(1_000_000_000L, clock); // commands in flight finish on the old mapping
-            buf.unmap(a, mapping, DmaDirection.BIDIRECTIONAL);
-            mapping = null;
-        }
+        mapping.drop(); // commands in flight finish on the old mapping first
     }
 
     /** Writes {@code length} bytes at {@code offset} in the buffer to the namespace at {@code lba}: the NVMe status, or {@link #REVOKED}. */
@@ -72,15 +64,11 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
         int n;
         buf.resv().lock();
         try {
-            if (mapping == null) {
-                try {
-                    mapping = buf.map(attachment, DmaDirection.BIDIRECTIONAL);
-                    maps++;
-                } catch (DmaMappingException e) {
-                    return REVOKED;
-                }
+            DmaVec v = mapping.current();
+            if (v == null) {
+                return REVOKED;
             }
-            n = mapping.slice(offset, length, dma, len);
+            n = v.slice(offset, length, dma, len);
             buf.resv().addFence(fence);
         } finally {
             buf.resv().unlock();
@@ -94,7 +82,7 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
 
     /** Times the buffer was mapped (the first map and every re-map after a move). */
     public long maps() {
-        return maps;
+        return mapping.maps();
     }
 
     /** Invalidates received. */
@@ -105,17 +93,6 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
     /** Unmaps and detaches. */
     @Override
     public void close() {
-        buf.resv().lock();
-        try {
-            if (mapping != null) {
-                buf.unmap(attachment, mapping, DmaDirection.BIDIRECTIONAL);
-                mapping = null;
-            }
-        } finally {
-            buf.resv().unlock();
-        }
-        if (buf.attachments().contains(attachment)) {
-            buf.detach(attachment);
-        }
+        mapping.close();
     }
 }

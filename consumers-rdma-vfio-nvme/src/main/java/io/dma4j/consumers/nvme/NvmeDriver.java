@@ -640,44 +640,30 @@ public final class NvmeDriver implements AutoCloseable {
             dptr2 = addr;
             return;
         }
-        if ((left + Nvme.PAGE - 1) / Nvme.PAGE <= SMALL_POOL_PRPS) { // a short list: one 256-byte block, no chaining
+        MemorySegment list;
+        if ((left + Nvme.PAGE - 1) / Nvme.PAGE <= SMALL_POOL_PRPS) { // a short list: one 256-byte block, never chained
             smallInUse = small.take();
             lastSmallDescriptor = true;
-            MemorySegment list = small.cpu(smallInUse);
-            int slot = 0;
-            while (left > 0) {
-                long n = Math.min(left, Nvme.PAGE);
-                if (inRange < n && left > inRange) {
-                    throw new IllegalStateException("incorrectly formed request: a segment ends inside a controller page");
-                }
-                list.set(LONG, 8L * slot++, addr);
-                addr += n;
-                inRange -= n;
-                left -= n;
-                if (inRange == 0 && left > 0) {
-                    r++;
-                    addr = segDma[r];
-                    inRange = segLen[r];
-                }
-            }
+            list = small.cpu(smallInUse);
             dptr2 = small.dma(smallInUse);
-            return;
+        } else {
+            CoherentBuffer page = descriptorPage();
+            list = page.cpu();
+            dptr2 = page.dmaAddress();
         }
-        CoherentBuffer page = descriptorPage();
-        long prp2 = page.dmaAddress();
         int slot = 0;
         while (left > 0) {
-            if (slot == Nvme.PRPS_PER_PAGE - 1 && left > Nvme.PAGE) { // chain to a new list page
+            if (slot == Nvme.PRPS_PER_PAGE - 1 && left > Nvme.PAGE) { // chain to a new list page (only pages get this far)
                 CoherentBuffer next = descriptorPage();
-                page.cpu().set(LONG, 8L * slot, next.dmaAddress());
-                page = next;
+                list.set(LONG, 8L * slot, next.dmaAddress());
+                list = next.cpu();
                 slot = 0;
             }
             long n = Math.min(left, Nvme.PAGE);
             if (inRange < n && left > inRange) {
                 throw new IllegalStateException("incorrectly formed request: a segment ends inside a controller page");
             }
-            page.cpu().set(LONG, 8L * slot++, addr);
+            list.set(LONG, 8L * slot++, addr);
             addr += n;
             inRange -= n;
             left -= n;
@@ -687,7 +673,6 @@ public final class NvmeDriver implements AutoCloseable {
                 inRange = segLen[r];
             }
         }
-        dptr2 = prp2;
     }
 
     /** Sets the SQE's SGL: one data block, or a Last Segment descriptor pointing at a page of data blocks. */

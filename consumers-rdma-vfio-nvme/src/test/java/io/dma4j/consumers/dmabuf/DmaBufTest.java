@@ -83,16 +83,15 @@ class DmaBufTest {
         final String name;
         final DmaBuf buf;
         final DmaBufAttachment attachment;
-        final LongSupplier clock;
+        final ImporterMapping mapping;
         boolean ignoreInvalidate;
         int invalidations;
-        DmaVec mapping;
 
         CopyImporter(String name, DmaBuf buf, DmaMapper device, LongSupplier clock) {
             this.name = name;
             this.buf = buf;
-            this.clock = clock;
             this.attachment = buf.dynamicAttach(device, this);
+            this.mapping = new ImporterMapping(attachment, clock);
         }
 
         @Override
@@ -108,28 +107,14 @@ class DmaBufTest {
         @Override
         public void invalidateMappings(DmaBufAttachment a) {
             invalidations++;
-            if (!ignoreInvalidate && mapping != null) {
-                buf.resv().waitFences(VfioBarExporter.DEFAULT_TIMEOUT_NS, clock); // DMA in flight finishes first, as umem_dmabuf waits
-                buf.unmap(a, mapping, BIDIRECTIONAL);
-                mapping = null;
+            if (!ignoreInvalidate) {
+                mapping.drop();
             }
         }
 
         /** The mapping to use now, mapping again after a move; {@code null} while the buffer is revoked. */
         DmaVec current() {
-            buf.resv().lock();
-            try {
-                if (mapping == null) {
-                    try {
-                        mapping = buf.map(attachment, BIDIRECTIONAL);
-                    } catch (DmaMappingException e) {
-                        return null; // revoked for now
-                    }
-                }
-                return mapping;
-            } finally {
-                buf.resv().unlock();
-            }
+            return mapping.current();
         }
     }
 
