@@ -49,6 +49,9 @@ final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--provider", paramLabel = "NAME", description = "Test only this provider (default: all found, or all in --provider-path).")
     String only;
 
+    @Option(names = "--json", description = "Print the providers and the outcome of every rule as JSON instead of tables.")
+    boolean json;
+
     @Option(names = "--report", paramLabel = "DIR", description = "Where the JUnit XML report goes (default: a new temporary directory, printed at the end).")
     Path reportDir;
 
@@ -82,6 +85,7 @@ final class ConformanceCommand implements Callable<Integer> {
         }
         Files.createDirectories(reportDir);
         List<Outcome> outcomes = new ArrayList<>();
+        List<Map<String, Object>> tested = new ArrayList<>();
         for (DiscoveredProvider p : targets) {
             Set<Capability> caps = p.provider().roles().contains(DmaRole.MAPPING_BACKEND) ? KitTarget.probe(p.provider()) : Set.of();
             KitTarget.set(p.provider(), caps, options.machine); // the vendor's machine when --machine is given
@@ -97,7 +101,27 @@ final class ConformanceCommand implements Callable<Integer> {
                 runs.add(KitTargetP2pRun.class);
             }
             run(p.name(), runs, outcomes);
-            out.println("provider " + p.name() + " (" + p.location() + "): capabilities " + (caps.isEmpty() ? "none" : caps));
+            Map<String, Object> entry = new java.util.LinkedHashMap<>();
+            entry.put("name", p.name());
+            entry.put("location", p.location());
+            entry.put("capabilities", caps.stream().map(Enum::name).sorted().toList());
+            tested.add(entry);
+            if (!json) {
+                out.println("provider " + p.name() + " (" + p.location() + "): capabilities " + (caps.isEmpty() ? "none" : caps));
+            }
+        }
+        long failures = outcomes.stream().filter(o -> o.result.equals("FAILED")).count();
+        if (json) {
+            Map<String, Object> root = new java.util.LinkedHashMap<>();
+            root.put("providers", tested);
+            root.put("rules", outcomes);
+            root.put("passed", outcomes.stream().filter(o -> o.result.equals("passed")).count());
+            root.put("failed", failures);
+            root.put("skipped", outcomes.stream().filter(o -> o.result.equals("skipped")).count());
+            root.put("report", reportDir.toString());
+            out.println(Json.write(root));
+            out.flush();
+            return failures == 0 ? 0 : 1;
         }
         TextTable t = new TextTable("PROVIDER", "RULE", "RESULT", "REASON");
         long failed = 0;

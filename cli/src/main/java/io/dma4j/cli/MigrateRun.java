@@ -42,11 +42,11 @@ final class MigrateRun {
 
     /** What to run. */
     record Options(String source, String destination, long stateSize, long guestSize, double dirtyRate, long threshold, int maxRounds,
-                   Registration registration, boolean fragmented, long seed, boolean json) {
+                   Registration registration, boolean fragmented, long seed, boolean json, Path report, List<String> args) {
     }
 
     /** Runs the migration; returns the exit code (1 when the destination's state or guest memory differs). */
-    static int run(RuntimeConfig config, Path machineFile, Options o, PrintWriter out, PrintWriter err) {
+    static int run(RuntimeConfig config, Path machineFile, Options o, PrintWriter out, PrintWriter err) throws java.io.IOException {
         MachineDescription d = machineFile == null ? MachineDescriptionParser.defaultDescription() : MachineDescriptionParser.parse(machineFile);
         d = withState(d, o);
         try (Machine m = Machine.create(d);
@@ -54,6 +54,7 @@ final class MigrateRun {
             Mlx5VfModel srcModel = (Mlx5VfModel) m.device(o.source()).behaviour();
             Mlx5VfModel dstModel = (Mlx5VfModel) m.device(o.destination()).behaviour();
             long[] holes = o.fragmented() ? fragment(m, o.stateSize()) : new long[0];
+            RunSampler sampler = o.report() == null ? null : new RunSampler(rt, o.source(), 50);
             RunReport progress = new RunReport(err, o.json());
             long start = System.nanoTime();
             LiveMigration.Result r;
@@ -114,10 +115,15 @@ final class MigrateRun {
                 m.pageAllocator().freePages(p);
             }
             RunReport.addFigures(summary, rt.statistics(o.source()), METRICS);
-            RunReport.print(out, o.json(), String.format(Locale.ROOT,
+            String heading = String.format(Locale.ROOT,
                     "run migrate: %s -> %s (backend %s), api %s, %s state, %s guest memory, %.0f dirtying steps per MiB moved, threshold %s, at most %d rounds",
                     o.source(), o.destination(), summary.get("backend"), summary.get("api"), ByteSize.format(o.stateSize()), ByteSize.format(o.guestSize()),
-                    o.dirtyRate(), ByteSize.format(o.threshold()), o.maxRounds()), summary);
+                    o.dirtyRate(), ByteSize.format(o.threshold()), o.maxRounds());
+            if (sampler != null) {
+                sampler.close();
+                HtmlReport.write(o.report(), heading, HtmlReport.configurationOf(rt, o.args()), summary, Map.of(), sampler);
+            }
+            RunReport.print(out, o.json(), heading, summary);
             return stateEqual && r.guestMemoryEqual() ? 0 : 1;
         }
     }

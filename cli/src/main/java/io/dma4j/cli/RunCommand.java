@@ -110,7 +110,7 @@ final class RunCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--report", paramLabel = "FILE.html",
-            description = "nvme, odp: also write one self-contained HTML report (IOVA space over time, latency histograms, swiotlb and IOTLB over time, faults, configuration).")
+            description = "Also write one self-contained HTML report (IOVA space over time, latency histograms, swiotlb and IOTLB over time, faults, configuration).")
     java.nio.file.Path report;
 
     @Spec
@@ -145,7 +145,7 @@ final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Integer migrate() {
+    private Integer migrate() throws java.io.IOException {
         String src = device == null ? "mlx5vf0" : device;
         long state = ByteSize.parse(size == null ? "16MiB" : size);
         if (state < 4096 || state % 4096 != 0 || state > (1L << 30)) {
@@ -166,7 +166,8 @@ final class RunCommand implements Callable<Integer> {
         }
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
         MigrateRun.Options o = new MigrateRun.Options(src, destination, state, guest, dirtyRate, ByteSize.parse(threshold), maxRounds,
-                api == MapBench.Api.CLASSIC ? io.dma4j.consumers.vfio.Registration.CLASSIC : io.dma4j.consumers.vfio.Registration.TWO_STEP, !contiguous, seed, json);
+                api == MapBench.Api.CLASSIC ? io.dma4j.consumers.vfio.Registration.CLASSIC : io.dma4j.consumers.vfio.Registration.TWO_STEP, !contiguous, seed, json,
+                report, args());
         return MigrateRun.run(options.configuration(defaults), options.machine, o, spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 

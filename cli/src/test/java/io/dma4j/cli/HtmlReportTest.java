@@ -84,4 +84,14 @@ class HtmlReportTest {
         assertThat(doc.select("#faults circle.fault")).isNotEmpty().allSatisfy(c -> assertThat(c.attr("data-reason")).isEqualTo("INJECTED"));
         assertThat(doc.select("#faults table.fault-counts tr").eachText()).anyMatch(r -> r.startsWith("nvme0 INJECTED "));
     }
+
+    @Test
+    void runMigrateWritesAReportToo(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("migrate.html");
+        assertThat(dmactl("run", "migrate", "--size", "4MiB", "--guest-size", "1MiB", "--report", file.toString())).isZero();
+        Document doc = parse(file);
+        assertThat(doc.title()).startsWith("dma4j report: run migrate: mlx5vf0 -> mlx5vf1");
+        assertThat(doc.select("#configuration table.summary td").eachText()).contains("precopyRounds", "stateEqual", "true");
+        assertThat(doc.select("#latency p.note").text()).isEqualTo("this workload records no per-operation latency");
+    }
 }

@@ -36,7 +36,7 @@ class JsonShapesTest {
     void everyDocumentedCommandPrintsExactlyTheDocumentedKeys() throws Exception {
         Map<String, Set<String>> documented = documented();
         assertThat(documented.keySet()).containsExactly("providers --json", "machine --p2p --json", "map-bench --stats --json", "run nvme --json",
-                "run odp --json", "run migrate --json");
+                "run odp --json", "run migrate --json", "conformance --provider direct --json");
         for (Map.Entry<String, Set<String>> e : documented.entrySet()) {
             List<String> args = new ArrayList<>(List.of(e.getKey().split(" ")));
             for (Map.Entry<String, String[]> x : EXTRA.entrySet()) {
