@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dma4j to the local Maven repository, then builds and runs a small application
 # against the installed BOM and dma4j-all, on the class path and on the module path, and
-# fails if it prints any warning or does not map a page. Usage: scripts/try-installed.sh
+# fails if it prints any warning or does not map a page; then builds the example vendor
+# provider on its own against the installed artifacts. Usage: scripts/try-installed.sh
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$here/scripts/jdk25.sh"
@@ -67,4 +68,8 @@ for mode in class-path module-path; do
         exit 1
     fi
 done
+# the example vendor provider on its own, outside the reactor: dma4j-spi and the conformance kit
+# come from the installed artifacts, and its tests run the kit against it
+"$here/mvn25" -B -q -f "$here/examples/fixed-window/pom.xml" verify
+echo "example provider: built and passed the conformance kit against the installed artifacts"
 echo "try-installed: ok"
