@@ -21,7 +21,7 @@ import java.util.function.LongSupplier;
  * <p>Thread safety: prefetch and invalidation may run on different threads (the umem mutex
  * orders them); {@link #close} once, after the last request.
  */
-public final class OdpMr implements AutoCloseable {
+public final class OdpMr implements MemoryRegion, AutoCloseable {
     private final RnicDriver driver;
     private final int lkey;
     private final UmemOdp umem;
@@ -60,17 +60,19 @@ public final class OdpMr implements AutoCloseable {
         return implicit == null ? Map.of() : Map.copyOf(implicit.children());
     }
 
-    /** The memory key requests name. */
+    @Override
     public int lkey() {
         return lkey;
     }
 
     /** The first virtual address of the region (0 for an implicit one). */
+    @Override
     public long start() {
         return implicit != null ? 0 : umem.start();
     }
 
     /** Bytes in the region (the whole 47-bit user address space for an implicit one). */
+    @Override
     public long length() {
         return implicit != null ? Rnic.IMPLICIT_END : umem.end() - umem.start();
     }
@@ -126,6 +128,7 @@ public final class OdpMr implements AutoCloseable {
      * @throws io.dma4j.consumers.mm.HmmFaultException when a page has no (writable) mapping
      * @throws io.dma4j.api.DmaMappingException when a page cannot be mapped for the device
      */
+    @Override
     public int prefetch(long va, long length, boolean write) {
         if (closed) {
             throw new IllegalStateException("memory region " + lkey + " is closed");

@@ -66,7 +66,7 @@ public final class RnicDriver implements AutoCloseable {
     private final CoherentBuffer cq;
     private final CoherentBuffer eq;
     private final Object cmdLock = new Object();
-    private final OdpMr[] mrs = new OdpMr[MAX_KEYS];
+    private final MemoryRegion[] mrs = new MemoryRegion[MAX_KEYS];
     private int nextKey = 1;
     private long sqTail;
     private long cqHead;
@@ -159,6 +159,29 @@ public final class RnicDriver implements AutoCloseable {
     }
 
     /** The child of implicit region {@code parent} for window {@code window}, created and named in the parent's window table on first use. */
+    /**
+     * Registers a memory region over a dma-buf ({@code mlx5_ib_reg_user_mr_dmabuf}): a key over
+     * {@code [0, buf.size())} with an empty table; the first request faults the whole buffer in
+     * through the importer's mapping; an invalidate zaps the key's entries before the mapping is
+     * dropped, so the next request faults and maps again (or completes in error while the buffer
+     * is revoked).
+     *
+     * @throws RuntimeException whatever the exporter refused the attachment with
+     */
+    public synchronized DmaBufMr registerDmaBuf(io.dma4j.consumers.dmabuf.DmaBuf buf, boolean writable, LongSupplier clock) {
+        checkOpen();
+        int key = freeKey();
+        DmaBufMr mr = new DmaBufMr(this, key, buf, writable, clock);
+        try {
+            command(Rnic.CMD_CREATE_MKEY, key, 0, buf.size(), writable ? Rnic.ACCESS_WRITE : 0, 0, "CREATE_MKEY");
+        } catch (RuntimeException e) {
+            mr.detach();
+            throw e;
+        }
+        mrs[key] = mr;
+        return mr;
+    }
+
     synchronized OdpMr childFor(OdpMr parent, long window, OdpMr.Implicit how) {
         synchronized (parent) { // lock order: driver, then region
             OdpMr existing = how.children().get(window);
@@ -193,7 +216,7 @@ public final class RnicDriver implements AutoCloseable {
         throw new IllegalStateException(mapper.device().name() + ": all " + (MAX_KEYS - 1) + " memory keys are in use");
     }
 
-    synchronized void destroyMr(OdpMr mr) {
+    synchronized void destroyMr(MemoryRegion mr) {
         command(Rnic.CMD_DESTROY_MKEY, mr.lkey(), 0, 0, 0, 0, "DESTROY_MKEY");
         mrs[mr.lkey()] = null;
     }
@@ -239,16 +262,16 @@ public final class RnicDriver implements AutoCloseable {
     }
 
     /** RDMA WRITE: {@code length} bytes at {@code va} of {@code mr} to offset {@code remote} of the peer's memory. */
-    public Completion rdmaWrite(OdpMr mr, long va, long remote, int length, long wrId) {
+    public Completion rdmaWrite(MemoryRegion mr, long va, long remote, int length, long wrId) {
         return execute(Rnic.OP_RDMA_WRITE, mr, va, remote, length, wrId);
     }
 
     /** RDMA READ: {@code length} bytes at offset {@code remote} of the peer's memory into {@code va} of {@code mr}. */
-    public Completion rdmaRead(OdpMr mr, long va, long remote, int length, long wrId) {
+    public Completion rdmaRead(MemoryRegion mr, long va, long remote, int length, long wrId) {
         return execute(Rnic.OP_RDMA_READ, mr, va, remote, length, wrId);
     }
 
-    private synchronized Completion execute(int op, OdpMr mr, long va, long remote, int length, long wrId) {
+    private synchronized Completion execute(int op, MemoryRegion mr, long va, long remote, int length, long wrId) {
         checkOpen();
         MemorySegment q = sq.cpu();
         long w = (sqTail % SQ_DEPTH) * Rnic.WQE_SIZE;
@@ -292,7 +315,7 @@ public final class RnicDriver implements AutoCloseable {
         OdpEvents.PageFault event = new OdpEvents.PageFault();
         event.begin();
         long t0 = System.nanoTime();
-        OdpMr mr = key > 0 && key < MAX_KEYS ? mrs[key] : null;
+        MemoryRegion mr = key > 0 && key < MAX_KEYS ? mrs[key] : null;
         int flags = 0;
         int pages = 0;
         if (mr == null) {
@@ -385,7 +408,7 @@ public final class RnicDriver implements AutoCloseable {
         if (closed) {
             return;
         }
-        for (OdpMr mr : mrs) {
+        for (MemoryRegion mr : mrs) {
             if (mr != null) {
                 mr.close();
             }
