@@ -30,11 +30,12 @@ import java.util.concurrent.Callable;
  * made of scattered pages, verifying every byte.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver; 'odp': RDMA on-demand paging on the RNIC; 'migrate': VFIO live migration of an mlx5 VF to a second one), verifying every byte.",
+        description = {"Runs a workload ('nvme': writes and reads back requests through the NVMe driver; 'odp': RDMA on-demand paging on the RNIC; 'migrate': VFIO live migration of an mlx5 VF to a second one; 'dmabuf': a GPU's memory shared with the NVMe controller and the RNIC while it is revoked and restored), verifying every byte.",
                 "nvme reports the requests run, IOPS, time spent mapping, bookkeeping per command and the backend's figures;",
                 "odp reports page faults (count, rate, ns per fault-in mean and p99), invalidations, pages mapped, bookkeeping per page, IOVA allocations, IOTLB flushes and device faults;",
                 "migrate reports precopy rounds, bytes per round, stop-copy bytes (the downtime proxy), buffers and pages registered, bookkeeping per page,",
-                "IOVA allocations per buffer, IOTLB flushes and device faults, and compares the destination's state and the guest memory with the source's."})
+                "IOVA allocations per buffer, IOTLB flushes and device faults, and compares the destination's state and the guest memory with the source's;",
+                "dmabuf reports operations per importer, refusals while revoked, revokes, maps and re-maps, revoke-to-stop time and accesses after a revoke (must be 0)."})
 final class RunCommand implements Callable<Integer> {
     /** The figures the summary shows when the device reports them. */
     private static final java.util.List<Metric> SUMMARY_METRICS = java.util.List.of(Metrics.IOVA_PEAK_RESERVED_GRANULES, Metrics.IOTLB_RANGE_INVALIDATIONS,
@@ -43,7 +44,7 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     RuntimeOptions options;
 
-    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme, odp or migrate.")
+    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "The workload: nvme, odp, migrate or dmabuf.")
     String workload;
 
     @Option(names = "--device", description = "The NVMe controller (nvme; default nvme0), the RNIC (odp; default rnic0) or the source VF (migrate; default mlx5vf0).")
@@ -71,6 +72,14 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--max-rounds", defaultValue = "16", description = "migrate: the most precopy rounds before stop-copy (default: ${DEFAULT-VALUE}).")
     int maxRounds;
+
+    @Option(names = "--revoke-rate", defaultValue = "100",
+            description = "dmabuf: revokes (and restores) of the buffer per second by the exporter's thread (default: ${DEFAULT-VALUE}; 0 for none).")
+    double revokeRate;
+
+    @Option(names = "--revoke-mode", defaultValue = "both",
+            description = "dmabuf: decode (memory decode off, then on), reset (a device reset), or both alternately (default: ${DEFAULT-VALUE}).")
+    String revokeMode;
 
     @Option(names = "--implicit", description = "odp: register the whole address space as an implicit ODP region (children per 1 GiB window) instead of the region alone.")
     boolean implicit;
@@ -173,14 +182,18 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws java.io.IOException {
-        if (!workload.equals("nvme") && !workload.equals("odp") && !workload.equals("migrate")) {
-            throw new UsageException("unknown workload '" + workload + "' (expected: nvme, odp or migrate)");
+        if (!workload.equals("nvme") && !workload.equals("odp") && !workload.equals("migrate") && !workload.equals("dmabuf")) {
+            throw new UsageException("unknown workload '" + workload + "' (expected: nvme, odp, migrate or dmabuf)");
         }
         if (workload.equals("migrate")) {
             return migrate();
         }
         if (device == null) {
-            device = workload.equals("odp") ? "rnic0" : "nvme0";
+            device = switch (workload) {
+                case "odp" -> "rnic0";
+                case "dmabuf" -> "gpu0";
+                default -> "nvme0";
+            };
         }
         long min = ByteSize.parse(minSize);
         long max = ByteSize.parse(maxSize);
@@ -199,6 +212,27 @@ final class RunCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> defaults = Map.of(RuntimeConfig.DEBUG, "false", RuntimeConfig.STATS, "true");
+        if (workload.equals("dmabuf")) {
+            long buffer = ByteSize.parse(size == null ? "4MiB" : size);
+            if (buffer < max || buffer % 4096 != 0 || buffer > (1L << 30)) {
+                throw new UsageException("--size " + size + " (expected: a multiple of 4 KiB, at least --max-size, at most 1 GiB)");
+            }
+            if (!(revokeRate >= 0) || revokeRate > 100_000) {
+                throw new UsageException("--revoke-rate " + revokeRate + " (expected: 0 to 100000 per second)");
+            }
+            if (!revokeMode.equals("decode") && !revokeMode.equals("reset") && !revokeMode.equals("both")) {
+                throw new UsageException("--revoke-mode " + revokeMode + " (expected: decode, reset or both)");
+            }
+            try (DmaRuntime rt = options.runtime(defaults)) {
+                return DmabufRun.run(rt, new DmabufRun.Options(device, buffer, requests, min, max, revokeRate, revokeMode, seed, json, report, args()),
+                        spec.commandLine().getOut(), spec.commandLine().getErr());
+            } catch (Exception e) {
+                if (e instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
         if (workload.equals("odp")) {
             long region = ByteSize.parse(size == null ? "64MiB" : size);
             if (region < (1 << 20) || region > (1L << 30) || region % 4096 != 0) {

@@ -201,7 +201,9 @@ class DmactlTest {
         assertThat(notNvme.code()).isEqualTo(2);
         assertThat(notNvme.err()).isEqualTo("dmactl: --device dmatest0: a copy-engine, not an NVMe controller (NVMe devices: nvme0)\n");
         Run help = dmactl("--help");
-        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver; 'odp': RDMA on-demand paging on the RNIC;\n                 'migrate': VFIO live migration of an mlx5 VF to a second one),\n                 verifying every byte.");
+        assertThat(help.out()).contains("run          Runs a workload ('nvme': writes and reads back requests through\n                 the NVMe driver; 'odp': RDMA on-demand paging on the RNIC;\n"
+                + "                 'migrate': VFIO live migration of an mlx5 VF to a second one;\n                 'dmabuf': a GPU's memory shared with the NVMe controller and\n"
+                + "                 the RNIC while it is revoked and restored), verifying every\n                 byte.");
     }
 
     @Test
@@ -235,6 +237,23 @@ class DmactlTest {
         assertThat(s.get("writeLatency").get("count").asLong()).as("5 pairs, none of them warm-up (a tenth of 5 is 0)").isEqualTo(5);
         assertThat(s.get("readLatency").get("max").asLong()).isGreaterThanOrEqualTo(s.get("readLatency").get("p50").asLong()).isPositive();
         assertThat(s.get("smallPoolBytes").asLong()).isEqualTo(4096);
+    }
+
+    @Test
+    void runDmabufSharesGpuMemoryWithTwoImportersThroughRevokes() throws Exception {
+        Run r = dmactl("run", "dmabuf", "--requests", "300", "--revoke-rate", "2000", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = new ObjectMapper().readTree(r.out());
+        assertThat(s.get("verifyFailures").asLong()).isZero();
+        assertThat(s.get("accessesAfterRevoke").asLong()).as("no byte reached the buffer while revoked").isZero();
+        assertThat(s.get("revokes").asLong()).isPositive();
+        assertThat(s.get("nvmeReads").asLong() + s.get("rdmaWrites").asLong() + s.get("refusedWhileRevoked").asLong()).isEqualTo(300);
+        assertThat(s.get("maps").asLong()).as("both importers mapped at least once").isGreaterThanOrEqualTo(2);
+        assertThat(s.get("importerWarnings").asLong()).isZero();
+        assertThat(s.get("revokeToStop").get("count").asLong()).isEqualTo(s.get("revokes").asLong());
+        Run bad = dmactl("run", "dmabuf", "--revoke-mode", "sometimes");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).isEqualTo("dmactl: --revoke-mode sometimes (expected: decode, reset or both)\n");
     }
 
     @Test

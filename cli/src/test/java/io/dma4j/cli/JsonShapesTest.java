@@ -30,13 +30,14 @@ class JsonShapesTest {
             "map-bench", new String[] {"--seconds", "0.2"},
             "run nvme", new String[] {"--requests", "20"},
             "run odp", new String[] {"--requests", "50", "--size", "2MiB", "--max-size", "16KiB"},
-            "run migrate", new String[] {"--size", "2MiB", "--guest-size", "1MiB"});
+            "run migrate", new String[] {"--size", "2MiB", "--guest-size", "1MiB"},
+            "run dmabuf", new String[] {"--requests", "50"});
 
     @Test
     void everyDocumentedCommandPrintsExactlyTheDocumentedKeys() throws Exception {
         Map<String, Set<String>> documented = documented();
         assertThat(documented.keySet()).containsExactly("providers --json", "machine --p2p --json", "map-bench --stats --json", "run nvme --json",
-                "run odp --json", "run migrate --json", "conformance --provider direct --json");
+                "run odp --json", "run migrate --json", "run dmabuf --json", "conformance --provider direct --json");
         for (Map.Entry<String, Set<String>> e : documented.entrySet()) {
             List<String> args = new ArrayList<>(List.of(e.getKey().split(" ")));
             for (Map.Entry<String, String[]> x : EXTRA.entrySet()) {
