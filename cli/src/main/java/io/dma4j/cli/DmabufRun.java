@@ -185,6 +185,13 @@ final class DmabufRun {
             summary.put("maps", disk.maps() + mr.maps());
             summary.put("remaps", disk.maps() + mr.maps() - 2);
             summary.put("revokeToStop", revokeToStop.summary());
+            Map<String, String> mapTypes = new LinkedHashMap<>();
+            for (String dev : new String[] {"nvme0", "rnic0"}) {
+                mapTypes.put(dev, rt.mapper(dev).p2pMapType(new io.dma4j.api.P2pState(), base).name());
+            }
+            summary.put("mapTypes", mapTypes);
+            summary.put("iovaAllocsForBuffer", disk.mapping().iovaMaps() + mr.mapping().iovaMaps());
+            summary.put("bookkeepingBytesPerMapping", Math.max(disk.mapping().bookkeepingBytes(), mr.mapping().bookkeepingBytes()));
             summary.put("accessesAfterRevoke", accessesAfterRevoke.get());
             summary.put("deviceFaults", m.faultLog().count() - faultsBefore);
             summary.put("importerWarnings", exporter.buffer().warnings().size());

@@ -21,6 +21,8 @@ public final class ImporterMapping {
     private final LongSupplier clock;
     private DmaVec mapping;
     private long maps;
+    private long iovaMaps;
+    private int lastEntries;
 
     /** @param clock the clock the fence wait runs on */
     public ImporterMapping(DmaBufAttachment attachment, LongSupplier clock) {
@@ -37,6 +39,8 @@ public final class ImporterMapping {
                 try {
                     mapping = buf.map(attachment, DmaDirection.BIDIRECTIONAL);
                     maps++;
+                    iovaMaps += mapping.kind() == DmaVec.Kind.IOVA ? 1 : 0;
+                    lastEntries = mapping.count();
                 } catch (DmaMappingException e) {
                     return null;
                 }
@@ -59,6 +63,16 @@ public final class ImporterMapping {
     /** Times the buffer was mapped (the first map and every re-map after a move). */
     public long maps() {
         return maps;
+    }
+
+    /** Maps that took IOVA space (one allocation each); bus-address maps take none. */
+    public long iovaMaps() {
+        return iovaMaps;
+    }
+
+    /** Bytes the last mapping's address list keeps: 16 per entry (address and length). */
+    public long bookkeepingBytes() {
+        return 16L * lastEntries;
     }
 
     /** Unmaps (when mapped) and detaches (which drops a pin). Idempotent. */

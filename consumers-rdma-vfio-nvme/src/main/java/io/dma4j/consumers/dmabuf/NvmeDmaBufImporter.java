@@ -80,6 +80,11 @@ public final class NvmeDmaBufImporter implements DmaBufImporter, AutoCloseable {
         }
     }
 
+    /** The importer's mapping (for its figures). */
+    public ImporterMapping mapping() {
+        return mapping;
+    }
+
     /** Times the buffer was mapped (the first map and every re-map after a move). */
     public long maps() {
         return mapping.maps();

@@ -16,7 +16,8 @@ import java.util.function.LongSupplier;
  * first request faults and the whole buffer is mapped and written to the key's table
  * ({@code pagefault_dmabuf_mr}); an invalidate zaps the table before it drops the mapping
  * ({@code mlx5_ib_dmabuf_invalidate_cb}), so the next request faults and maps again, or
- * completes in error while the exporter has the buffer revoked.
+ * completes in error while the exporter has the buffer revoked. The pinned variant
+ * ({@code ib_umem_dmabuf_get_pinned}) pins at registration and is not revocable.
  *
  * <p>Thread safety: faults (the I/O thread) and invalidates (the exporter's thread) are ordered
  * by the buffer's reservation lock.
@@ -36,7 +37,7 @@ public final class DmaBufMr implements MemoryRegion, DmaBufImporter, AutoCloseab
     private long invalidations;
     private boolean closed;
 
-    DmaBufMr(RnicDriver driver, int lkey, DmaBuf buf, boolean writable, LongSupplier clock) {
+    DmaBufMr(RnicDriver driver, int lkey, DmaBuf buf, boolean writable, boolean pinned, LongSupplier clock) {
         if (buf.size() % Rnic.PAGE != 0) {
             throw new IllegalArgumentException(buf.name() + ": " + buf.size() + " bytes is not a whole number of " + Rnic.PAGE + "-byte pages");
         }
@@ -47,6 +48,17 @@ public final class DmaBufMr implements MemoryRegion, DmaBufImporter, AutoCloseab
         this.pages = (int) (buf.size() / Rnic.PAGE);
         this.attachment = buf.dynamicAttach(driver.mapper(), this);
         this.mapping = new ImporterMapping(attachment, clock);
+        if (pinned) {
+            buf.resv().lock();
+            try {
+                buf.pin(attachment);
+            } catch (RuntimeException e) {
+                buf.resv().unlock();
+                mapping.close();
+                throw e;
+            }
+            buf.resv().unlock();
+        }
     }
 
     @Override
@@ -113,6 +125,11 @@ public final class DmaBufMr implements MemoryRegion, DmaBufImporter, AutoCloseab
         } finally {
             buf.resv().unlock();
         }
+    }
+
+    /** The region's mapping of the buffer (for its figures). */
+    public ImporterMapping mapping() {
+        return mapping;
     }
 
     /** Times the buffer was mapped (the first fault and every fault after a move). */

@@ -169,9 +169,22 @@ public final class RnicDriver implements AutoCloseable {
      * @throws RuntimeException whatever the exporter refused the attachment with
      */
     public synchronized DmaBufMr registerDmaBuf(io.dma4j.consumers.dmabuf.DmaBuf buf, boolean writable, LongSupplier clock) {
+        return registerDmaBuf(buf, writable, false, clock);
+    }
+
+    /**
+     * A pinned memory region over a dma-buf ({@code ib_umem_dmabuf_get_pinned}): the buffer is
+     * pinned at registration and the region cannot honour a revoke, so an exporter that only
+     * lets revocable importers pin (VFIO) refuses it; nothing is left registered then.
+     */
+    public synchronized DmaBufMr registerDmaBufPinned(io.dma4j.consumers.dmabuf.DmaBuf buf, boolean writable, LongSupplier clock) {
+        return registerDmaBuf(buf, writable, true, clock);
+    }
+
+    private DmaBufMr registerDmaBuf(io.dma4j.consumers.dmabuf.DmaBuf buf, boolean writable, boolean pinned, LongSupplier clock) {
         checkOpen();
         int key = freeKey();
-        DmaBufMr mr = new DmaBufMr(this, key, buf, writable, clock);
+        DmaBufMr mr = new DmaBufMr(this, key, buf, writable, pinned, clock);
         try {
             command(Rnic.CMD_CREATE_MKEY, key, 0, buf.size(), writable ? Rnic.ACCESS_WRITE : 0, 0, "CREATE_MKEY");
         } catch (RuntimeException e) {

@@ -281,6 +281,84 @@ class DmaBufTest {
         assertThat(rt.liveMappings("ceIommu2")).isZero();
     }
 
+    /** A dynamic exporter of DRAM pages (it can pin) that counts pins, maps and unmaps. */
+    static final class PinningExporter implements DmaBufExporter {
+        final long[] pages;
+        int pins;
+        int unpins;
+        int maps;
+        int unmaps;
+
+        PinningExporter(long[] pages) {
+            this.pages = pages;
+        }
+
+        @Override
+        public boolean dynamic() {
+            return true;
+        }
+
+        @Override
+        public void pin(DmaBufAttachment a) {
+            pins++;
+        }
+
+        @Override
+        public void unpin(DmaBufAttachment a) {
+            unpins++;
+        }
+
+        @Override
+        public DmaVec map(DmaBufAttachment a, DmaDirection dir) {
+            maps++;
+            io.dma4j.api.ScatterList sg = new io.dma4j.api.ScatterList(pages.length);
+            for (int i = 0; i < pages.length; i++) {
+                sg.set(i, pages[i], 4096);
+            }
+            int n = a.device().mapSg(sg, pages.length, dir, 0);
+            long[] addr = new long[n];
+            long[] len = new long[n];
+            for (int i = 0; i < n; i++) {
+                addr[i] = sg.dmaAddress(i);
+                len[i] = sg.dmaLength(i);
+            }
+            return new DmaVec(DmaVec.Kind.SCATTER_LIST, addr, len, n, null, sg);
+        }
+
+        @Override
+        public void unmap(DmaBufAttachment a, DmaVec v, DmaDirection dir) {
+            unmaps++;
+            a.device().unmapSg((io.dma4j.api.ScatterList) v.exporterState, pages.length, dir, 0);
+        }
+    }
+
+    @Test
+    void aStaticImporterOfADynamicExporterIsPinnedAndMappedOnceByTheCore() {
+        // dma_buf_dynamic_attach: exactly one side dynamic -> the core pins (the exporter is dynamic) and maps once, caching the table
+        PinningExporter e = new PinningExporter(new long[] {machine.pageAllocator().allocPages(0), machine.pageAllocator().allocPages(0)});
+        DmaBuf buf = new DmaBuf("vram", 8192, e);
+        DmaBufAttachment a = buf.attach(rt.mapper("ceIommu"));
+        assertThat(a.pinned()).isTrue();
+        assertThat(a.cachedMapping()).isTrue();
+        assertThat(e.pins).isEqualTo(1);
+        assertThat(e.maps).isEqualTo(1);
+        DmaVec first = buf.mapUnlocked(a, BIDIRECTIONAL);
+        DmaVec second = buf.mapUnlocked(a, BIDIRECTIONAL);
+        assertThat(second).as("the cached table, not a new mapping").isSameAs(first);
+        assertThat(e.maps).isEqualTo(1);
+        buf.unmapUnlocked(a, first, BIDIRECTIONAL);
+        assertThat(e.unmaps).as("the cached mapping lives until detach").isZero();
+        // both dynamic: no pin, no cache, a mapping per map call
+        CopyImporter dyn = new CopyImporter("dyn", buf, rt.mapper("ceIommu2"), clock);
+        assertThat(dyn.attachment.pinned()).isFalse();
+        assertThat(dyn.attachment.cachedMapping()).isFalse();
+        buf.detach(a);
+        assertThat(e.unmaps).isEqualTo(1);
+        assertThat(e.unpins).isEqualTo(1);
+        buf.close();
+        assertThat(rt.liveMappings("ceIommu")).isZero();
+    }
+
     @Test
     void callsWithoutTheReservationLockAreReportedAndChangeNothing() {
         VfioBarExporter exporter = export(new long[] {0}, new long[] {0x1000});

@@ -87,31 +87,16 @@ class RnicDmaBufTest {
     }
 
     @Test
-    void aPinnedImporterThatCannotBeRevokedIsRefused() {
+    void aPinnedRegionThatCannotBeRevokedIsRefusedAndLeavesNothingBehind() {
         // mlx5's pinned dma-buf MR (ib_umem_dmabuf_get_pinned) is not revocable: VFIO refuses its pin
-        DmaBuf buf = exporter.buffer();
-        DmaBufAttachment a = buf.dynamicAttach(rt.mapper("rnic0"), new DmaBufImporter() {
-            @Override
-            public String name() {
-                return "rdma-pinned";
-            }
-
-            @Override
-            public boolean allowPeer2peer() {
-                return true;
-            }
-
-            @Override
-            public void invalidateMappings(DmaBufAttachment attachment) {
-            }
-        });
-        buf.resv().lock();
-        try {
-            assertThatThrownBy(() -> buf.pin(a)).hasMessage("-EOPNOTSUPP: rdma-pinned wants to pin gpu0.bar2 but cannot honour a revoke");
-            assertThat(a.pinned()).isFalse();
-        } finally {
-            buf.resv().unlock();
-        }
-        buf.detach(a);
+        assertThatThrownBy(() -> nic.registerDmaBufPinned(exporter.buffer(), true, () -> now.addAndGet(1_000_000)))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessage("-EOPNOTSUPP: rdma:rnic0 key 1 wants to pin gpu0.bar2 but cannot honour a revoke");
+        assertThat(exporter.buffer().attachments()).isEmpty();
+        long commands = ((RnicModel) machine.device("rnic0").behaviour()).commands();
+        DmaBufMr mr = nic.registerDmaBuf(exporter.buffer(), true, () -> now.addAndGet(1_000_000));
+        assertThat(((RnicModel) machine.device("rnic0").behaviour()).commands()).as("the refused one sent no CREATE_MKEY; this one sent one")
+                .isEqualTo(commands + 1);
+        assertThat(exporter.buffer().attachments()).hasSize(1);
+        mr.close();
     }
 }
