@@ -30,6 +30,16 @@ public final class PagesExporter implements DmaBufExporter {
 
     @Override
     public DmaVec map(DmaBufAttachment a, DmaDirection dir) {
+        return mapPages(a, pages, pageSize, dir);
+    }
+
+    @Override
+    public void unmap(DmaBufAttachment a, DmaVec mapping, DmaDirection dir) {
+        unmapPages(a, mapping, dir);
+    }
+
+    /** Pages mapped for the attachment's device as one scatter list ({@code dma_map_sgtable}). */
+    static DmaVec mapPages(DmaBufAttachment a, long[] pages, long pageSize, DmaDirection dir) {
         ScatterList sg = new ScatterList(pages.length);
         for (int i = 0; i < pages.length; i++) {
             sg.set(i, pages[i], pageSize);
@@ -41,11 +51,12 @@ public final class PagesExporter implements DmaBufExporter {
             addr[i] = sg.dmaAddress(i);
             len[i] = sg.dmaLength(i);
         }
-        return new DmaVec(DmaVec.Kind.SCATTER_LIST, addr, len, n, null, sg);
+        return new DmaVec(DmaVec.Kind.SCATTER_LIST, addr, len, n, null, new Object[] {sg, pages.length});
     }
 
-    @Override
-    public void unmap(DmaBufAttachment a, DmaVec mapping, DmaDirection dir) {
-        a.device().unmapSg((ScatterList) mapping.exporterState, pages.length, dir, 0);
+    /** Undoes {@link #mapPages}. */
+    static void unmapPages(DmaBufAttachment a, DmaVec mapping, DmaDirection dir) {
+        Object[] state = (Object[]) mapping.exporterState;
+        a.device().unmapSg((ScatterList) state[0], (Integer) state[1], dir, 0);
     }
 }

@@ -311,24 +311,13 @@ class DmaBufTest {
         @Override
         public DmaVec map(DmaBufAttachment a, DmaDirection dir) {
             maps++;
-            io.dma4j.api.ScatterList sg = new io.dma4j.api.ScatterList(pages.length);
-            for (int i = 0; i < pages.length; i++) {
-                sg.set(i, pages[i], 4096);
-            }
-            int n = a.device().mapSg(sg, pages.length, dir, 0);
-            long[] addr = new long[n];
-            long[] len = new long[n];
-            for (int i = 0; i < n; i++) {
-                addr[i] = sg.dmaAddress(i);
-                len[i] = sg.dmaLength(i);
-            }
-            return new DmaVec(DmaVec.Kind.SCATTER_LIST, addr, len, n, null, sg);
+            return PagesExporter.mapPages(a, pages, 4096, dir);
         }
 
         @Override
         public void unmap(DmaBufAttachment a, DmaVec v, DmaDirection dir) {
             unmaps++;
-            a.device().unmapSg((io.dma4j.api.ScatterList) v.exporterState, pages.length, dir, 0);
+            PagesExporter.unmapPages(a, v, dir);
         }
     }
 
