@@ -99,4 +99,17 @@ class RnicDmaBufTest {
         assertThat(exporter.buffer().attachments()).hasSize(1);
         mr.close();
     }
+
+    @Test
+    void theNvmeControllersCmbExportsLikeAnyMemoryBar() {
+        VfioBarExporter cmb = VfioBarExporter.export(machine.device("nvme0"), 2, new long[] {0x10000}, new long[] {0x4000}, () -> now.addAndGet(1_000_000),
+                VfioBarExporter.DEFAULT_TIMEOUT_NS);
+        DmaBufMr mr = nic.registerDmaBuf(cmb.buffer(), true, () -> now.addAndGet(1_000_000));
+        long at = machine.device("nvme0").bar(2).cpuAddress() + 0x10000;
+        Bytes.fill(cpu, at, 0x4000, 21);
+        assertThat(nic.rdmaWrite(mr, 0, 0, 0x4000, 1).status()).as("CMB -> remote peer, by bus address below sw0").isEqualTo(Rnic.WC_SUCCESS);
+        assertThat(remote().asSlice(0, 0x4000).toArray(ValueLayout.JAVA_BYTE)).isEqualTo(cpu.view(at, 0x4000).toArray(ValueLayout.JAVA_BYTE));
+        mr.close();
+        cmb.close();
+    }
 }
