@@ -47,10 +47,10 @@ final class RunSampler implements AutoCloseable {
             while (!stop) {
                 try {
                     Thread.sleep(intervalMs);
-                } catch (InterruptedException e) {
-                    return;
+                    sample();
+                } catch (InterruptedException | RuntimeException e) {
+                    return; // closed, or the run failed and its runtime is gone: nothing more to watch
                 }
-                sample();
             }
         });
     }
@@ -71,7 +71,7 @@ final class RunSampler implements AutoCloseable {
         }
     }
 
-    /** Stops the thread and takes the last sample. */
+    /** Stops the thread and takes the last sample (the runtime must still be open). */
     @Override
     public void close() {
         stop = true;
