@@ -44,7 +44,7 @@ final class DmabufRun {
     private DmabufRun() {
     }
 
-    static int run(DmaRuntime rt, Options o, PrintWriter out, PrintWriter err) throws Exception {
+    static int run(DmaRuntime rt, Options o, PrintWriter out, PrintWriter err) throws java.io.IOException, InterruptedException {
         Machine m = rt.machine();
         Device gpu = m.device(o.exporter());
         if (gpu.bars().stream().noneMatch(b -> b.index() == 2 && b.kind() == io.dma4j.platform.pci.Bar.Kind.MEMORY)) {

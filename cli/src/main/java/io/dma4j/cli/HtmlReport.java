@@ -143,12 +143,13 @@ final class HtmlReport {
         SvgChart.axes(svg, SvgChart.HEIGHT + 20, String.format(Locale.ROOT, "%.2f s", samples.getLast().t()), "IOVA");
         SvgChart.text(svg, SvgChart.LEFT - 4, 22, String.format("0x%x", hi), "end");
         SvgChart.text(svg, SvgChart.LEFT - 4, 10 + plotH, String.format("0x%x", lo), "end");
+        List<ReservedRegion> reserved = sampler.reserved();
         for (int c = 0; c < cols; c++) {
             long[] r = samples.get(c).iova();
             for (int row = 0; row < IOVA_ROWS; row++) {
                 long a = lo + (long) ((double) span * row / IOVA_ROWS);
                 long b = lo + (long) ((double) span * (row + 1) / IOVA_ROWS) - 1;
-                String kind = reservedIn(sampler.reserved(), a, b) ? "reserved" : allocatedIn(r, a, b) ? "allocated" : null;
+                String kind = reservedIn(reserved, a, b) ? "reserved" : allocatedIn(r, a, b) ? "allocated" : null;
                 if (kind != null) {
                     SvgChart.rect(svg, SvgChart.LEFT + c * cw, 10 + plotH - (row + 1) * rh, cw, rh, kind.equals("reserved") ? "#999" : SvgChart.COLOURS[0], null)
                             .attr("class", kind);

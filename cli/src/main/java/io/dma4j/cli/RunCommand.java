@@ -181,7 +181,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws java.io.IOException, InterruptedException {
         if (!workload.equals("nvme") && !workload.equals("odp") && !workload.equals("migrate") && !workload.equals("dmabuf")) {
             throw new UsageException("unknown workload '" + workload + "' (expected: nvme, odp, migrate or dmabuf)");
         }
@@ -226,11 +226,6 @@ final class RunCommand implements Callable<Integer> {
             try (DmaRuntime rt = options.runtime(defaults)) {
                 return DmabufRun.run(rt, new DmabufRun.Options(device, buffer, requests, min, max, revokeRate, revokeMode, seed, json, report, args()),
                         spec.commandLine().getOut(), spec.commandLine().getErr());
-            } catch (Exception e) {
-                if (e instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IllegalStateException(e.getMessage(), e);
             }
         }
         if (workload.equals("odp")) {

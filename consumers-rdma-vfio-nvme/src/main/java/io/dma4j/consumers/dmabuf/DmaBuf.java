@@ -229,7 +229,7 @@ public final class DmaBuf implements AutoCloseable {
             Thread.onSpinWait();
         }
         for (DmaBufAttachment a : attachments) {
-            if (a.dynamic() && a.live.size() > (a.cached != null ? 1 : 0)) {
+            if (holdsMappings(a)) {
                 late.add(a.name());
                 warnings.add(String.format("%s: importer %s still holds %d mapping(s) %d ms after an invalidate: it did not honour invalidate_mappings",
                         name, a.name(), a.live.size(), timeoutNs / 1_000_000));
@@ -240,11 +240,16 @@ public final class DmaBuf implements AutoCloseable {
 
     private DmaBufAttachment stillMapped() {
         for (DmaBufAttachment a : attachments) {
-            if (a.dynamic() && a.live.size() > (a.cached != null ? 1 : 0)) {
+            if (holdsMappings(a)) {
                 return a;
             }
         }
         return null;
+    }
+
+    /** A dynamic importer that still holds a mapping of its own (the core's cached one does not count). */
+    private static boolean holdsMappings(DmaBufAttachment a) {
+        return a.dynamic() && a.live.size() > (a.cached != null ? 1 : 0);
     }
 
     /** Warnings the exporter's waits produced (importers that ignored an invalidate). */

@@ -51,6 +51,23 @@ public final class ImporterMapping {
         }
     }
 
+    /**
+     * Pins the buffer for the attachment ({@code dma_buf_pin}); when the exporter refuses,
+     * the attachment is released and the refusal thrown.
+     */
+    public void pin() {
+        DmaBuf buf = attachment.buffer();
+        buf.resv().lock();
+        try {
+            buf.pin(attachment);
+        } catch (RuntimeException e) {
+            buf.resv().unlock();
+            close();
+            throw e;
+        }
+        buf.resv().unlock();
+    }
+
     /** From {@code invalidate_mappings} (reservation lock held): waits for the fences, then unmaps. */
     public void drop() {
         if (mapping != null) {

@@ -28,18 +28,11 @@ public final class IommufdImporter implements DmaBufImporter, AutoCloseable {
         this.buf = buf;
         this.attachment = buf.dynamicAttach(device, this);
         this.mapping = new ImporterMapping(attachment, System::nanoTime);
-        buf.resv().lock();
-        try {
-            buf.pin(attachment);
-            if (mapping.current() == null) {
-                throw new DmaMappingException(device.device().name(), 0, buf.size(), "-ENODEV: " + buf.name() + " is revoked");
-            }
-        } catch (RuntimeException e) {
-            buf.resv().unlock();
-            buf.detach(attachment);
-            throw e;
+        mapping.pin();
+        if (mapping.current() == null) {
+            mapping.close();
+            throw new DmaMappingException(device.device().name(), 0, buf.size(), "-ENODEV: " + buf.name() + " is revoked");
         }
-        buf.resv().unlock();
     }
 
     @Override

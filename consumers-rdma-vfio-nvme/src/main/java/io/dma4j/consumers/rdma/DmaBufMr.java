@@ -49,15 +49,7 @@ public final class DmaBufMr implements MemoryRegion, DmaBufImporter, AutoCloseab
         this.attachment = buf.dynamicAttach(driver.mapper(), this);
         this.mapping = new ImporterMapping(attachment, clock);
         if (pinned) {
-            buf.resv().lock();
-            try {
-                buf.pin(attachment);
-            } catch (RuntimeException e) {
-                buf.resv().unlock();
-                mapping.close();
-                throw e;
-            }
-            buf.resv().unlock();
+            mapping.pin();
         }
     }
 

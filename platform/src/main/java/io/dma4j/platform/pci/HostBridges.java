@@ -56,7 +56,16 @@ public final class HostBridges {
      * or towards another host bridge.
      */
     public static boolean routes(Cpu cpu, PciNode hostBridge, boolean sameHostBridge) {
-        if (hostBridge.p2pForwarding() || cpuRoutesPeerTraffic(cpu)) {
+        return cpuRoutesPeerTraffic(cpu) || listed(hostBridge, sameHostBridge);
+    }
+
+    /**
+     * Whether a host bridge itself routes peer traffic whatever the CPU ({@code __host_bridge_whitelist}):
+     * described with {@code p2pForwarding}, or known, within itself ({@code sameHostBridge}) or
+     * towards another host bridge unless its entry is same-bridge only.
+     */
+    public static boolean listed(PciNode hostBridge, boolean sameHostBridge) {
+        if (hostBridge.p2pForwarding()) {
             return true;
         }
         Known k = known(hostBridge);

@@ -26,9 +26,9 @@ final class HostBridgeRule {
             return "an " + cpu + " CPU supports peer-to-peer through its host bridges";
         }
         if (a == b) {
-            return whitelisted(a, true) ? "through " + a.name() : null;
+            return HostBridges.listed(a, true) ? "through " + a.name() : null;
         }
-        return whitelisted(a, false) && whitelisted(b, false) ? "through " + a.name() + " and " + b.name() : null;
+        return HostBridges.listed(a, false) && HostBridges.listed(b, false) ? "through " + a.name() + " and " + b.name() : null;
     }
 
     /** Why not, for the explanation of a refusal. */
@@ -43,14 +43,5 @@ final class HostBridgeRule {
             }
         }
         return a.name() + " and " + b.name() + " do not forward peer-to-peer traffic";
-    }
-
-    /** {@code __host_bridge_whitelist}. */
-    private static boolean whitelisted(PciNode hostBridge, boolean sameHostBridge) {
-        if (hostBridge.p2pForwarding()) {
-            return true;
-        }
-        HostBridges.Known k = HostBridges.known(hostBridge);
-        return k != null && (!k.sameHostBridgeOnly() || sameHostBridge);
     }
 }
